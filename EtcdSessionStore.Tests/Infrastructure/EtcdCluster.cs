@@ -1,0 +1,54 @@
+using dotnet_etcd;
+using Etcdserverpb;
+using Grpc.Core;
+
+namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
+
+/// <summary>A 3-member etcd cluster on loopback for failover tests. Each test that needs one starts its own.</summary>
+public sealed class EtcdCluster : IAsyncDisposable
+{
+    private EtcdCluster(IReadOnlyList<EtcdMember> members)
+    {
+        Members = members;
+    }
+
+    public IReadOnlyList<EtcdMember> Members { get; }
+
+    public string Endpoints => string.Join(',', Members.Select(m => m.ClientUrl));
+
+    public static async Task<EtcdCluster> StartAsync(int size = 3)
+    {
+        var token = $"cluster-{Guid.NewGuid():N}";
+        var ports = Enumerable.Range(0, size).Select(_ => (Client: EtcdMember.FreePort(), Peer: EtcdMember.FreePort())).ToArray();
+        var initial = string.Join(',', ports.Select((p, i) => $"m{i}=http://127.0.0.1:{p.Peer}"));
+        var members = ports.Select((p, i) => EtcdMember.Define($"m{i}", p.Client, p.Peer, initial, token)).ToArray();
+        // Members wait for a quorum before they report healthy: start all, then wait.
+        await Task.WhenAll(members.Select(m => m.StartAsync(waitUntilReady: false)));
+        await Task.WhenAll(members.Select(m => m.WaitUntilHealthyAsync(TimeSpan.FromSeconds(30))));
+        return new EtcdCluster(members);
+    }
+
+    /// <summary>The member that is the raft leader now.</summary>
+    public async Task<EtcdMember> LeaderAsync()
+    {
+        foreach (var member in Members.Where(m => m.IsRunning))
+        {
+            using var client = new EtcdClient(member.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+            var status = await client.StatusAsync(new StatusRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+            if (status.Leader == status.Header.MemberId)
+            {
+                return member;
+            }
+        }
+
+        throw new InvalidOperationException("No running member reports itself as leader.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var member in Members)
+        {
+            await member.DisposeAsync();
+        }
+    }
+}

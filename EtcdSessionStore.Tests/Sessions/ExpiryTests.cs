@@ -1,0 +1,150 @@
+using Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Etcd.AspNetCore.Session.Tests.Sessions;
+
+public sealed class ExpiryTests
+{
+    [Test]
+    public async Task IdleSession_IsRemovedByEtcdItself_AndUnreadable()
+    {
+        using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromSeconds(2));
+        var session = store.NewSession();
+        session.SetString("a", "1");
+        await session.CommitAsync();
+        var key = store.StorageKeyOf(session.SessionKey);
+
+        await WaitUntilAsync(async () => (await EtcdFixture.Client.GetAsync(key)).Count == 0, TimeSpan.FromSeconds(10));
+        var reopened = await store.OpenAsync(session.SessionKey);
+
+        Assert.That(reopened.GetString("a"), Is.Null);
+    }
+
+    [Test]
+    public async Task Write_AttachesTheKeyToTheLeaseOfItsExpirySecond()
+    {
+        using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromMinutes(10));
+        var before = DateTimeOffset.UtcNow;
+        var session = store.NewSession();
+        session.SetString("a", "1");
+        await session.CommitAsync();
+
+        var kv = (await EtcdFixture.Client.GetAsync(store.StorageKeyOf(session.SessionKey))).Kvs[0];
+        var expiry = ExpiryLease.ExpiryOf(kv.Lease);
+        var ttl = await EtcdFixture.Client.LeaseTimeToLiveAsync(new Etcdserverpb.LeaseTimeToLiveRequest { ID = kv.Lease });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(expiry, Is.Not.Null);
+            Assert.That(expiry!.Value, Is.EqualTo(before.AddMinutes(10)).Within(TimeSpan.FromSeconds(3)));
+            Assert.That(ttl.TTL, Is.InRange(590, 602));
+        });
+    }
+
+    [Test]
+    public async Task ReadOnlyRequest_DoesNotRewriteTheValue_AndRefreshesAtMostOncePerInterval()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var store = TestStore.Create(
+            o => { o.IdleTimeout = TimeSpan.FromMinutes(10); o.RefreshInterval = TimeSpan.FromMinutes(1); },
+            s => s.AddSingleton<TimeProvider>(time));
+        var session = store.NewSession();
+        session.SetString("a", "1");
+        await session.CommitAsync();
+        var key = store.StorageKeyOf(session.SessionKey);
+        var written = (await EtcdFixture.Client.GetAsync(key)).Kvs[0];
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        await (await store.OpenAsync(session.SessionKey)).CommitAsync();
+        var early = (await EtcdFixture.Client.GetAsync(key)).Kvs[0];
+
+        time.Advance(TimeSpan.FromSeconds(60));
+        await (await store.OpenAsync(session.SessionKey)).CommitAsync();
+        var refreshed = (await EtcdFixture.Client.GetAsync(key)).Kvs[0];
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(early.ModRevision, Is.EqualTo(written.ModRevision), "within the interval: no etcd write");
+            Assert.That(refreshed.Value, Is.EqualTo(written.Value), "the value is never rewritten by a read");
+            Assert.That(refreshed.Version, Is.EqualTo(written.Version + 1), "one cheap touch after the interval");
+            Assert.That(ExpiryLease.ExpiryOf(refreshed.Lease), Is.GreaterThan(ExpiryLease.ExpiryOf(written.Lease)!.Value));
+        });
+    }
+
+    [Test]
+    public async Task SessionPastItsIdleDeadline_IsRejectedOnRead_EvenWhileEtcdStillHoldsIt()
+    {
+        // etcd restarts lease TTLs on a leader change; the deadline in the lease id still holds.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromMinutes(5), s => s.AddSingleton<TimeProvider>(time));
+        var session = store.NewSession();
+        session.SetString("a", "1");
+        await session.CommitAsync();
+
+        time.Advance(TimeSpan.FromMinutes(6));
+        var reopened = await store.OpenAsync(session.SessionKey);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await EtcdFixture.Client.GetAsync(store.StorageKeyOf(session.SessionKey))).Count, Is.EqualTo(1));
+            Assert.That(reopened.GetString("a"), Is.Null);
+            Assert.That(reopened.SessionKey, Is.Not.EqualTo(session.SessionKey));
+        });
+    }
+
+    [Test]
+    public async Task AbsoluteTimeout_EndsAnActiveSession()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var store = TestStore.Create(
+            o => { o.IdleTimeout = TimeSpan.FromMinutes(5); o.AbsoluteTimeout = TimeSpan.FromMinutes(8); },
+            s => s.AddSingleton<TimeProvider>(time));
+        var session = store.NewSession();
+        session.SetString("a", "1");
+        await session.CommitAsync();
+
+        // Active every 4 minutes: idle expiry never hits, the absolute one does.
+        time.Advance(TimeSpan.FromMinutes(4));
+        var active = await store.OpenAsync(session.SessionKey);
+        active.SetString("b", "2");
+        await active.CommitAsync();
+        time.Advance(TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(1));
+        var reopened = await store.OpenAsync(session.SessionKey);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(active.GetString("a"), Is.EqualTo("1"));
+            Assert.That(reopened.GetString("a"), Is.Null);
+            Assert.That(reopened.GetString("b"), Is.Null);
+        });
+    }
+
+    [Test]
+    public async Task AbsoluteTimeout_CapsTheLease_SoEtcdRemovesTheSessionInTime()
+    {
+        using var store = TestStore.Create(o => { o.IdleTimeout = TimeSpan.FromMinutes(5); o.AbsoluteTimeout = TimeSpan.FromSeconds(2); });
+        var session = store.NewSession();
+        session.SetString("a", "1");
+        await session.CommitAsync();
+        var key = store.StorageKeyOf(session.SessionKey);
+
+        await WaitUntilAsync(async () => (await EtcdFixture.Client.GetAsync(key)).Count == 0, TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Condition not met within {timeout}.");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using Etcd.AspNetCore.Session.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Etcd.AspNetCore.Session.DependencyInjection;
+
+/// <summary>Start-up validation: each message names the setting, its value and what is allowed.</summary>
+internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSessionOptions>
+{
+    private const string Section = EtcdSessionDefaults.ConfigurationSection;
+
+    public ValidateOptionsResult Validate(string? name, EtcdSessionOptions options)
+    {
+        var failures = new List<string>();
+        if (!EtcdEndpoints.TryParse(options.Endpoints, out _, out var endpointError))
+        {
+            failures.Add($"{Section}:Endpoints '{options.Endpoints}' is invalid: {endpointError}. Expected a comma-separated list such as 'http://127.0.0.1:2379,http://127.0.0.1:22379'.");
+        }
+
+        if (string.IsNullOrEmpty(options.KeyPrefix) || !options.KeyPrefix.EndsWith('/'))
+        {
+            failures.Add($"{Section}:KeyPrefix '{options.KeyPrefix}' is invalid: it must be non-empty and end with '/', e.g. 'myapp/sessions/'.");
+        }
+
+        if (options.IdleTimeout < TimeSpan.FromSeconds(2) || options.IdleTimeout > TimeSpan.FromDays(365))
+        {
+            failures.Add($"{Section}:IdleTimeout '{options.IdleTimeout}' is invalid: it must be between 2 seconds (etcd's shortest lease) and 365 days.");
+        }
+
+        if (options.AbsoluteTimeout is { } abs && (abs < TimeSpan.FromSeconds(2) || abs > TimeSpan.FromDays(3650)))
+        {
+            failures.Add($"{Section}:AbsoluteTimeout '{abs}' is invalid: it must be empty (no limit) or between 2 seconds and 3650 days.");
+        }
+
+        if (options.RefreshInterval is { } refresh && (refresh <= TimeSpan.Zero || refresh > options.IdleTimeout))
+        {
+            failures.Add($"{Section}:RefreshInterval '{refresh}' is invalid: it must be empty (a tenth of IdleTimeout, at most a minute) or more than zero and at most IdleTimeout ({options.IdleTimeout}).");
+        }
+
+        if (options.IOTimeout <= TimeSpan.Zero || options.IOTimeout > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"{Section}:IOTimeout '{options.IOTimeout}' is invalid: it must be more than zero and at most 5 minutes.");
+        }
+
+        if (options.MaxSessionBytes < 1024 || options.MaxSessionBytes > EtcdSessionDefaults.EtcdMaxRequestBytes - 4096)
+        {
+            failures.Add($"{Section}:MaxSessionBytes '{options.MaxSessionBytes}' is invalid: it must be between 1024 and {EtcdSessionDefaults.EtcdMaxRequestBytes - 4096} (etcd's default request limit less room for the key and transaction).");
+        }
+
+        if (options.MaxCommitAttempts is < 1 or > 100)
+        {
+            failures.Add($"{Section}:MaxCommitAttempts '{options.MaxCommitAttempts}' is invalid: it must be between 1 and 100.");
+        }
+
+        if (!string.IsNullOrEmpty(options.Password) && string.IsNullOrEmpty(options.Username))
+        {
+            failures.Add($"{Section}:Password is set but {Section}:Username is empty: give both or neither.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,48 @@
+using Etcd.AspNetCore.Session.DependencyInjection;
+using Etcd.AspNetCore.Session.Serialization;
+using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Storage;
+using Microsoft.AspNetCore.Session;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Etcd.AspNetCore.Session;
+
+/// <summary>Registers the etcd session store.</summary>
+public static class EtcdSessionServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the etcd session store as the app's <see cref="ISessionStore"/>, with one shared etcd client.
+    /// Options are validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddEtcdSession(this IServiceCollection services, Action<EtcdSessionOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<EtcdSessionOptions>().Configure(configure);
+        return services.AddEtcdSessionCore();
+    }
+
+    private static IServiceCollection AddEtcdSessionCore(this IServiceCollection services)
+    {
+        services.AddOptions<EtcdSessionOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EtcdSessionOptions>, EtcdSessionOptionsValidator>());
+        services.AddLogging();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<EtcdClientProvider>();
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            var gateway = new EtcdGateway(sp.GetRequiredService<EtcdClientProvider>().Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
+            var serializers = new SessionSerializerSet(new JsonSessionSerializer(), []);
+            return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers);
+        });
+        services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
+        services.RemoveAll<ISessionStore>();
+        services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());
+        return services;
+    }
+}

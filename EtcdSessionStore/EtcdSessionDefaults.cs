@@ -1,0 +1,26 @@
+namespace Etcd.AspNetCore.Session;
+
+/// <summary>Fixed defaults of the etcd session store.</summary>
+public static class EtcdSessionDefaults
+{
+    /// <summary>The default etcd key prefix: <c>aspnet-sessions/</c>.</summary>
+    public const string KeyPrefix = "aspnet-sessions/";
+
+    /// <summary>The default configuration section name: <c>EtcdSession</c>.</summary>
+    public const string ConfigurationSection = "EtcdSession";
+
+    /// <summary>The default serializer name: <c>JSON</c>.</summary>
+    public const string Serializer = "JSON";
+
+    /// <summary>The default endpoint list: a local single-member etcd.</summary>
+    public const string Endpoints = "http://127.0.0.1:2379";
+
+    /// <summary>etcd's own default limit for one request (<c>--max-request-bytes</c>, 1.5 MiB).</summary>
+    public const int EtcdMaxRequestBytes = 1_572_864;
+
+    /// <summary>The default limit for one stored session value: 1 MiB.</summary>
+    public const int MaxSessionBytes = 1_048_576;
+
+    /// <summary>The largest key accepted by <c>ISession.Set</c>, in UTF-8 bytes.</summary>
+    public const int MaxItemKeyBytes = 1024;
+}

@@ -1,0 +1,66 @@
+namespace Etcd.AspNetCore.Session;
+
+/// <summary>Settings of the etcd session store.</summary>
+public sealed class EtcdSessionOptions
+{
+    /// <summary>
+    /// Comma-separated etcd client endpoints, each <c>http://host:port</c> or <c>https://host:port</c>.
+    /// List every cluster member: calls are balanced over all of them.
+    /// </summary>
+    /// <value>The default value is <c>http://127.0.0.1:2379</c>.</value>
+    public string Endpoints { get; set; } = EtcdSessionDefaults.Endpoints;
+
+    /// <summary>etcd user name, when etcd authentication is enabled.</summary>
+    /// <value>The default value is <see langword="null"/> (no authentication).</value>
+    public string? Username { get; set; }
+
+    /// <summary>etcd password for <see cref="Username"/>. Never logged or printed.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? Password { get; set; }
+
+    /// <summary>Prefix of every etcd key the store writes. Give each application its own.</summary>
+    /// <value>The default value is <c>aspnet-sessions/</c>.</value>
+    public string KeyPrefix { get; set; } = EtcdSessionDefaults.KeyPrefix;
+
+    /// <summary>How long a session lives after it was last used (sliding expiry).</summary>
+    /// <value>The default value is 20 minutes.</value>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
+
+    /// <summary>How long a session may live from its creation however active it is, or <see langword="null"/> for no limit.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public TimeSpan? AbsoluteTimeout { get; set; }
+
+    /// <summary>
+    /// How often a session that is only read has its idle expiry pushed forward. A read-only request makes
+    /// one extra etcd call at most once per interval per session; in between, the expiry may lag by up to
+    /// this much. <see langword="null"/> means a tenth of <see cref="IdleTimeout"/>, at most one minute.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public TimeSpan? RefreshInterval { get; set; }
+
+    /// <summary>The deadline of each etcd call.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan IOTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The largest stored session value, in bytes, checked before it is sent to etcd.</summary>
+    /// <value>The default value is 1 MiB (etcd's own request limit is 1.5 MiB).</value>
+    public int MaxSessionBytes { get; set; } = EtcdSessionDefaults.MaxSessionBytes;
+
+    /// <summary>How many times a commit re-applies its changes after a concurrent write before it gives up.</summary>
+    /// <value>The default value is 5.</value>
+    public int MaxCommitAttempts { get; set; } = 5;
+
+    /// <summary>The serializer for session items: a registered name (case-insensitive) or a type name.</summary>
+    /// <value>The default value is <c>JSON</c>.</value>
+    public string Serializer { get; set; } = EtcdSessionDefaults.Serializer;
+
+    /// <summary>The refresh interval in force: <see cref="RefreshInterval"/>, or its default.</summary>
+    internal TimeSpan EffectiveRefreshInterval =>
+        RefreshInterval ?? TimeSpan.FromTicks(Math.Min(IdleTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"Endpoints={Endpoints}, Username={Username ?? "(none)"}, Password={(Password is null ? "(none)" : "*****")}, " +
+        $"KeyPrefix={KeyPrefix}, IdleTimeout={IdleTimeout}, AbsoluteTimeout={AbsoluteTimeout?.ToString() ?? "(none)"}, " +
+        $"IOTimeout={IOTimeout}, Serializer={Serializer}";
+}

@@ -1,0 +1,120 @@
+using System.Buffers;
+using System.Text.Json;
+using Etcd.AspNetCore.Session.Serialization;
+
+namespace Etcd.AspNetCore.Session.Format;
+
+/// <summary>
+/// The stored layout of a session value, format revision 1:
+/// <code>
+/// {"v":1,"id":"&lt;public id&gt;","created":&lt;unix ms&gt;,"idle":&lt;seconds&gt;,"abs":&lt;unix ms|null&gt;,"ser":"JSON"}\n
+/// &lt;items, as written by the serializer named in "ser"&gt;
+/// </code>
+/// The header is one line of JSON whose first member is the format revision, so a reader can tell a
+/// value written by another version before it reads anything else. The idle deadline is not in the value:
+/// it is encoded in the id of the lease the key is attached to (see <c>ExpiryLease</c>).
+/// </summary>
+internal static class SessionEnvelope
+{
+    public const int FormatRevision = 1;
+    private const byte Separator = (byte)'\n';
+    private const int MaxHeaderBytes = 4096;
+
+    public static byte[] Encode(SessionHeader header, ISessionSerializer serializer, IReadOnlyDictionary<string, byte[]> items)
+    {
+        var output = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(output))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("v", FormatRevision);
+            json.WriteString("id", header.Id);
+            json.WriteNumber("created", header.Created.ToUnixTimeMilliseconds());
+            json.WriteNumber("idle", (long)header.IdleTimeout.TotalSeconds);
+            if (header.AbsoluteExpiry is { } abs)
+            {
+                json.WriteNumber("abs", abs.ToUnixTimeMilliseconds());
+            }
+            else
+            {
+                json.WriteNull("abs");
+            }
+
+            json.WriteString("ser", serializer.Name);
+            json.WriteEndObject();
+        }
+
+        output.Write([Separator]);
+        serializer.Serialize(items, output);
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Reads the header and returns it with the serialized items that follow it.</summary>
+    /// <exception cref="FormatException">The value is not in a layout this version can read.</exception>
+    public static (SessionHeader Header, ReadOnlyMemory<byte> Payload) Decode(ReadOnlyMemory<byte> value)
+    {
+        var end = value.Span[..Math.Min(value.Length, MaxHeaderBytes)].IndexOf(Separator);
+        if (end < 0)
+        {
+            throw new FormatException("The stored session has no header line.");
+        }
+
+        var reader = new Utf8JsonReader(value.Span[..end]);
+        int? revision = null;
+        string? id = null, serializer = null;
+        long? created = null, idle = null, abs = null;
+        try
+        {
+            Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, "a JSON object header");
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString();
+                reader.Read();
+                switch (name)
+                {
+                    case "v": revision = reader.GetInt32(); break;
+                    case "id": id = reader.GetString(); break;
+                    case "created": created = reader.GetInt64(); break;
+                    case "idle": idle = reader.GetInt64(); break;
+                    case "abs": abs = reader.TokenType == JsonTokenType.Null ? null : reader.GetInt64(); break;
+                    case "ser": serializer = reader.GetString(); break;
+                    default: reader.Skip(); break; // members added by later revisions of the same layout
+                }
+
+                if (revision is null)
+                {
+                    throw new FormatException("The stored session header does not start with its format revision \"v\".");
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            throw new FormatException("The stored session header is not valid JSON: " + ex.Message, ex);
+        }
+
+        if (revision != FormatRevision)
+        {
+            throw new FormatException($"The stored session has format revision {revision}; this version reads revision {FormatRevision}.");
+        }
+
+        if (id is null || created is null || idle is null || serializer is null)
+        {
+            throw new FormatException("The stored session header lacks one of \"id\", \"created\", \"idle\", \"ser\".");
+        }
+
+        var header = new SessionHeader(
+            id,
+            DateTimeOffset.FromUnixTimeMilliseconds(created.Value),
+            TimeSpan.FromSeconds(idle.Value),
+            abs is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(abs.Value),
+            serializer);
+        return (header, value[(end + 1)..]);
+    }
+
+    private static void Expect(bool condition, string what)
+    {
+        if (!condition)
+        {
+            throw new FormatException($"The stored session header is malformed: expected {what}.");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace Etcd.AspNetCore.Session.Format;
+
+/// <summary>What the store keeps about a session besides its items (see docs/storage-format.md).</summary>
+/// <param name="Id">The non-secret session id, stable for the session's life (rotation keeps it).</param>
+/// <param name="Created">When the session was first written.</param>
+/// <param name="IdleTimeout">The sliding expiry the session was written with.</param>
+/// <param name="AbsoluteExpiry">When the session dies however active it is, if ever.</param>
+/// <param name="Serializer">The name of the serializer that wrote the items.</param>
+internal sealed record SessionHeader(
+    string Id,
+    DateTimeOffset Created,
+    TimeSpan IdleTimeout,
+    DateTimeOffset? AbsoluteExpiry,
+    string Serializer);

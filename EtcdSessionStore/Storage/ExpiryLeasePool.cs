@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+
+namespace Etcd.AspNetCore.Session.Storage;
+
+/// <summary>
+/// Grants expiry leases (<see cref="ExpiryLease"/>) on first use and remembers which ones this process
+/// has granted, so that a busy instance grants one lease per expiry second, not one per session.
+/// </summary>
+internal sealed class ExpiryLeasePool
+{
+    private const int PruneThreshold = 4096;
+
+    private readonly EtcdGateway _gateway;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<long, Task> _grants = new();
+
+    public ExpiryLeasePool(EtcdGateway gateway, TimeProvider time)
+    {
+        _gateway = gateway;
+        _time = time;
+    }
+
+    /// <summary>The id of a granted lease that expires at <paramref name="expiresAt"/> (rounded up to a second).</summary>
+    public async ValueTask<long> AcquireAsync(DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var id = ExpiryLease.IdFor(expiresAt);
+        var grant = _grants.GetOrAdd(id, static (leaseId, pool) => pool.GrantAsync(leaseId), this);
+        if (!grant.IsCompletedSuccessfully)
+        {
+            try
+            {
+                // The grant is shared by concurrent callers, so it runs under the IO deadline only; each caller
+                // still stops waiting when its own token is cancelled.
+                await grant.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (EtcdSessionException)
+            {
+                _grants.TryRemove(new KeyValuePair<long, Task>(id, grant));
+                throw;
+            }
+        }
+
+        if (_grants.Count > PruneThreshold)
+        {
+            Prune();
+        }
+
+        return id;
+    }
+
+    /// <summary>Forgets a lease that etcd no longer has (revoked by an operator, or expired).</summary>
+    public void Forget(long leaseId) => _grants.TryRemove(leaseId, out _);
+
+    private Task GrantAsync(long leaseId)
+    {
+        var expiresAt = ExpiryLease.ExpiryOf(leaseId)!.Value;
+        // Whole seconds, rounded up, plus one so that the lease never expires before the second it names.
+        var ttl = Math.Max(2, (long)Math.Ceiling((expiresAt - _time.GetUtcNow()).TotalSeconds) + 1);
+        return _gateway.GrantLeaseAsync(leaseId, ttl, CancellationToken.None);
+    }
+
+    private void Prune()
+    {
+        var now = ExpiryLease.IdFor(_time.GetUtcNow());
+        foreach (var id in _grants.Keys)
+        {
+            if (id < now)
+            {
+                _grants.TryRemove(id, out _);
+            }
+        }
+    }
+}

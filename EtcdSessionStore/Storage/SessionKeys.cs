@@ -1,0 +1,31 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Etcd.AspNetCore.Session.Storage;
+
+/// <summary>
+/// Session secrets and the names derived from them. The secret (what the cookie carries) never reaches
+/// etcd: the etcd key is a SHA-256 of it, so read access to etcd does not let anyone take over a session.
+/// </summary>
+internal static class SessionKeys
+{
+    /// <summary>256 bits from the OS CSPRNG, as 43 base64url characters.</summary>
+    public static string NewSecret() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>A non-secret, loggable session id: 128 random bits, 32 hex characters.</summary>
+    public static string NewPublicId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The etcd key of the session whose secret is <paramref name="secret"/>.</summary>
+    public static string StorageKey(string keyPrefix, string secret) => SessionsPrefix(keyPrefix) + Hash(secret);
+
+    /// <summary>The prefix under which every session value of an application lives.</summary>
+    public static string SessionsPrefix(string keyPrefix) => keyPrefix + "s/";
+
+    private static string Hash(string secret)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(secret), digest);
+        return Base64Url.EncodeToString(digest);
+    }
+}

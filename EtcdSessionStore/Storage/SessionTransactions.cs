@@ -1,0 +1,76 @@
+using Etcdserverpb;
+using Google.Protobuf;
+
+namespace Etcd.AspNetCore.Session.Storage;
+
+/// <summary>
+/// The etcd transactions of the session lifecycle. Each one guards on what the caller last saw and, when
+/// the guard fails, reads the key back in the same round trip so the caller can merge and retry.
+/// </summary>
+internal static class SessionTransactions
+{
+    /// <summary>Create-if-absent: never overwrites a session another request created.</summary>
+    public static TxnRequest Create(string key, ByteString value, long lease)
+    {
+        var k = ByteString.CopyFromUtf8(key);
+        return Guarded(k, [Absent(k)], [Put(k, value, lease)]);
+    }
+
+    /// <summary>Optimistic update on the <c>mod_revision</c> the caller loaded.</summary>
+    public static TxnRequest Update(string key, long modRevision, ByteString value, long lease)
+    {
+        var k = ByteString.CopyFromUtf8(key);
+        return Guarded(k, [ModIs(k, modRevision)], [Put(k, value, lease)]);
+    }
+
+    /// <summary>Moves the key to a later expiry lease without resending its value.</summary>
+    public static TxnRequest Touch(string key, long modRevision, long lease)
+    {
+        var k = ByteString.CopyFromUtf8(key);
+        return Guarded(k, [ModIs(k, modRevision)], [new RequestOp { RequestPut = new PutRequest { Key = k, IgnoreValue = true, Lease = lease } }]);
+    }
+
+    /// <summary>
+    /// Change-id: the new key appears with the same value and lease and the old one vanishes, in one
+    /// revision, or nothing changes (the old key was modified or the new key already exists).
+    /// </summary>
+    public static TxnRequest Rotate(string oldKey, long modRevision, string newKey, ByteString value, long lease)
+    {
+        var oldK = ByteString.CopyFromUtf8(oldKey);
+        var newK = ByteString.CopyFromUtf8(newKey);
+        return Guarded(oldK, [ModIs(oldK, modRevision), Absent(newK)],
+            [Put(newK, value, lease), new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = oldK } }]);
+    }
+
+    /// <summary>The value the failure branch read back, or <see langword="null"/> when the key is gone.</summary>
+    public static Mvccpb.KeyValue? ReadBack(TxnResponse response) =>
+        response.Responses.Count > 0 && response.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
+
+    private static TxnRequest Guarded(ByteString key, Compare[] guards, RequestOp[] onSuccess)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.AddRange(guards);
+        txn.Success.AddRange(onSuccess);
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+        return txn;
+    }
+
+    private static RequestOp Put(ByteString key, ByteString value, long lease) =>
+        new() { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } };
+
+    private static Compare Absent(ByteString key) => new()
+    {
+        Key = key,
+        Target = Compare.Types.CompareTarget.Create,
+        Result = Compare.Types.CompareResult.Equal,
+        CreateRevision = 0,
+    };
+
+    private static Compare ModIs(ByteString key, long modRevision) => new()
+    {
+        Key = key,
+        Target = Compare.Types.CompareTarget.Mod,
+        Result = Compare.Types.CompareResult.Equal,
+        ModRevision = modRevision,
+    };
+}
