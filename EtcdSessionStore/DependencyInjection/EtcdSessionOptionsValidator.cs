@@ -56,6 +56,16 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:Password is set but {Section}:Username is empty: give both or neither.");
         }
 
+        if (string.IsNullOrWhiteSpace(options.Cookie?.Name))
+        {
+            failures.Add($"{Section}:Cookie:Name '{options.Cookie?.Name}' is invalid: the session cookie needs a non-empty name, e.g. '{EtcdSessionDefaults.CookieName}'.");
+        }
+
+        if (!Enum.IsDefined(options.UnavailableBehavior))
+        {
+            failures.Add($"{Section}:UnavailableBehavior '{options.UnavailableBehavior}' is invalid: it must be FailRequest or ContinueWithoutSession.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

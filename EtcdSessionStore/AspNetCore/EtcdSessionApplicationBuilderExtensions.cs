@@ -1,0 +1,19 @@
+using Etcd.AspNetCore.Session.AspNetCore;
+using Microsoft.AspNetCore.Builder;
+
+namespace Etcd.AspNetCore.Session;
+
+/// <summary>Adds the etcd session middleware to the request pipeline.</summary>
+public static class EtcdSessionApplicationBuilderExtensions
+{
+    /// <summary>
+    /// Makes <c>HttpContext.Session</c> the etcd session: loaded before the endpoint runs (only when the request
+    /// carries a session cookie), committed before the response starts. Use it instead of <c>app.UseSession()</c>,
+    /// after authentication and before the endpoints that use the session. Requires <c>services.AddEtcdSession(...)</c>.
+    /// </summary>
+    public static IApplicationBuilder UseEtcdSession(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.UseMiddleware<EtcdSessionMiddleware>();
+    }
+}
