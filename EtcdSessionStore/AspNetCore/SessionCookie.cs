@@ -48,9 +48,12 @@ internal sealed class SessionCookie
 
     public void Append(HttpContext context, string secret)
     {
-        context.Response.Cookies.Append(Builder.Name!, _protector.Protect(secret), Builder.Build(context));
+        context.Response.Cookies.Append(Builder.Name!, Protect(secret), Builder.Build(context));
         NoStore(context.Response);
     }
+
+    /// <summary>The cookie value that carries <paramref name="secret"/>.</summary>
+    public string Protect(string secret) => _protector.Protect(secret);
 
     public void Delete(HttpContext context)
     {
