@@ -29,9 +29,11 @@ public sealed class SessionTestServer : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly EtcdClient _client;
+    private readonly Hooks _hooks;
 
-    private SessionTestServer(IHost host, EtcdClient client, string prefix, EtcdCallInterceptor calls, CapturingLoggerProvider logs)
+    private SessionTestServer(IHost host, EtcdClient client, string prefix, EtcdCallInterceptor calls, CapturingLoggerProvider logs, Hooks hooks)
     {
+        _hooks = hooks;
         _host = host;
         _client = client;
         Prefix = prefix;
@@ -47,12 +49,21 @@ public sealed class SessionTestServer : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null)
+    /// <summary>Runs inside the /set endpoint after the session was loaded and before it is written.</summary>
+    public Func<Task>? DuringSet
+    {
+        get => _hooks.DuringSet;
+        set => _hooks.DuringSet = value;
+    }
+
+    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null)
     {
         var prefix = EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
         var calls = new EtcdCallInterceptor();
         var logs = new CapturingLoggerProvider();
-        var client = new EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
+        var hooks = new Hooks();
+        endpoints ??= EtcdFixture.Endpoints;
+        var client = new EtcdClient(endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
         var host = new HostBuilder()
             .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Trace).AddProvider(logs))
             .ConfigureWebHost(web => web
@@ -61,7 +72,7 @@ public sealed class SessionTestServer : IAsyncDisposable
                 {
                     services.AddEtcdSession(o =>
                     {
-                        o.Endpoints = EtcdFixture.Endpoints;
+                        o.Endpoints = endpoints;
                         o.KeyPrefix = prefix;
                         o.IOTimeout = TimeSpan.FromSeconds(2);
                         configure?.Invoke(o);
@@ -74,11 +85,11 @@ public sealed class SessionTestServer : IAsyncDisposable
                 {
                     app.UseAuthentication();
                     app.UseEtcdSession();
-                    app.Run(HandleAsync);
+                    app.Run(context => HandleAsync(context, hooks));
                 }))
             .Build();
         await host.StartAsync();
-        return new SessionTestServer(host, client, prefix, calls, logs);
+        return new SessionTestServer(host, client, prefix, calls, logs, hooks);
     }
 
     /// <summary>A browser: keeps the cookies this server sets.</summary>
@@ -104,7 +115,7 @@ public sealed class SessionTestServer : IAsyncDisposable
         return new SessionBackend(options, gateway, new SessionSerializerSet(new JsonSessionSerializer(), []), TimeProvider.System, loggers);
     }
 
-    private static async Task HandleAsync(HttpContext context)
+    private static async Task HandleAsync(HttpContext context, Hooks hooks)
     {
         var session = context.Session;
         var query = context.Request.Query;
@@ -115,6 +126,11 @@ public sealed class SessionTestServer : IAsyncDisposable
                 await context.Response.WriteAsync(session.GetString(query["key"]!) ?? "");
                 break;
             case "/set":
+                if (hooks.DuringSet is { } during)
+                {
+                    await during();
+                }
+
                 session.SetString(query["key"]!, query["value"]!);
                 break;
             case "/set-streaming":
@@ -152,6 +168,11 @@ public sealed class SessionTestServer : IAsyncDisposable
                 break;
         }
     }
+}
+
+internal sealed class Hooks
+{
+    public Func<Task>? DuringSet { get; set; }
 }
 
 /// <summary>An HTTP client that keeps cookies across requests, as a browser does.</summary>
