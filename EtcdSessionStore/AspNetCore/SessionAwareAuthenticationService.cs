@@ -35,17 +35,22 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
         var existing = services.LastOrDefault(d => d.ServiceType == typeof(IAuthenticationService) && !d.IsKeyedService);
         Func<IServiceProvider, IAuthenticationService> inner = existing switch
         {
-            null => sp => ActivatorUtilities.CreateInstance<AuthenticationService>(sp), // AddAuthentication() comes later and finds ours
+            null => DefaultService, // AddAuthentication() comes later and finds ours in place
             { ImplementationInstance: IAuthenticationService instance } => _ => instance,
             { ImplementationFactory: { } factory } => sp => (IAuthenticationService)factory(sp),
             { ImplementationType: { } type } => sp => (IAuthenticationService)ActivatorUtilities.CreateInstance(sp, type),
-            _ => sp => ActivatorUtilities.CreateInstance<AuthenticationService>(sp),
+            _ => DefaultService,
         };
         var lifetime = existing?.Lifetime ?? ServiceLifetime.Scoped;
         services.RemoveAll(typeof(IAuthenticationService));
         services.Add(ServiceDescriptor.Describe(typeof(IAuthenticationService),
             sp => new SessionAwareAuthenticationService(inner(sp), sp.GetRequiredService<IOptions<EtcdSessionOptions>>()), lifetime));
     }
+
+    private static AuthenticationService DefaultService(IServiceProvider services) =>
+        services.GetService<IAuthenticationSchemeProvider>() is null
+            ? throw new InvalidOperationException("No authentication is registered: call services.AddAuthentication(...) before signing users in or out.")
+            : ActivatorUtilities.CreateInstance<AuthenticationService>(services);
 
     public Task<AuthenticateResult> AuthenticateAsync(HttpContext context, string? scheme) => _inner.AuthenticateAsync(context, scheme);
 
