@@ -83,6 +83,14 @@ public sealed class ConfigurationTests
         Assert.That(ex!.Message, Does.Contain("EtcdSession:" + key).And.Contain($"'{value}'").And.Contain(allowed));
     }
 
+    [Test]
+    public void UseEtcdSession_WithoutAddEtcdSession_SaysWhatIsMissing()
+    {
+        var app = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder().Build();
+
+        Assert.That(() => app.UseEtcdSession(), Throws.InvalidOperationException.With.Message.Contains("AddEtcdSession"));
+    }
+
     private static EtcdSessionOptions Bind(Dictionary<string, string?> settings)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();

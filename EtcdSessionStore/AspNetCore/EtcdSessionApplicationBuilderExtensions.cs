@@ -1,5 +1,6 @@
 using Etcd.AspNetCore.Session.AspNetCore;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Etcd.AspNetCore.Session;
 
@@ -14,6 +15,11 @@ public static class EtcdSessionApplicationBuilderExtensions
     public static IApplicationBuilder UseEtcdSession(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (app.ApplicationServices.GetService<EtcdSessionStore>() is null)
+        {
+            throw new InvalidOperationException("app.UseEtcdSession() needs the etcd session store: call services.AddEtcdSession(...) when configuring services.");
+        }
+
         return app.UseMiddleware<EtcdSessionMiddleware>();
     }
 }
