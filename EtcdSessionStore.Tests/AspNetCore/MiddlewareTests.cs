@@ -44,6 +44,21 @@ public sealed class MiddlewareTests
     }
 
     [Test]
+    public async Task OverHttps_TheCookieIsSecure_AndOverHttpItIsNot()
+    {
+        await using var server = await SessionTestServer.StartAsync();
+
+        using var https = await server.NewBrowser("https://localhost/").PostAsync("/set?key=cart&value=apple");
+        using var http = await server.NewBrowser("http://localhost/").PostAsync("/set?key=cart&value=apple");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(string.Join(";", https.Headers.GetValues("Set-Cookie")), Does.Contain("secure"));
+            Assert.That(string.Join(";", http.Headers.GetValues("Set-Cookie")), Does.Not.Contain("secure"));
+        });
+    }
+
+    [Test]
     public async Task GarbageCookie_IsNotAdopted_CostsNoEtcdCall_AndIsDeleted()
     {
         await using var server = await SessionTestServer.StartAsync();

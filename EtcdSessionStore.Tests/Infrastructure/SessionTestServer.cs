@@ -93,7 +93,16 @@ public sealed class SessionTestServer : IAsyncDisposable
     }
 
     /// <summary>A browser: keeps the cookies this server sets.</summary>
-    public TestBrowser NewBrowser() => new(_host.GetTestClient());
+    public TestBrowser NewBrowser(string? baseAddress = null)
+    {
+        var http = _host.GetTestClient();
+        if (baseAddress is not null)
+        {
+            http.BaseAddress = new Uri(baseAddress);
+        }
+
+        return new TestBrowser(http);
+    }
 
     /// <summary>A cookie value that carries <paramref name="secret"/>, protected as the middleware protects it.</summary>
     internal string ProtectedCookieFor(string secret) => Services.GetRequiredService<global::Etcd.AspNetCore.Session.AspNetCore.SessionCookie>().Protect(secret);
