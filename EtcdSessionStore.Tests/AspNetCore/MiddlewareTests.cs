@@ -228,6 +228,21 @@ public sealed class MiddlewareTests
     }
 
     [Test]
+    public async Task WithAnUnavailableSession_SignInAndSignOut_FailRatherThanSkipRotationOrDestruction()
+    {
+        await using var server = await SessionTestServer.StartAsync(o => o.UnavailableBehavior = EtcdSessionUnavailableBehavior.ContinueWithoutSession);
+        var browser = server.NewBrowser();
+        (await browser.PostAsync("/set?key=cart&value=apple")).Dispose();
+        server.Calls.Failing = true;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => browser.PostAsync("/signin?user=alice"), Throws.InstanceOf<EtcdSessionException>());
+            Assert.That(() => browser.PostAsync("/signout"), Throws.InstanceOf<EtcdSessionException>());
+        });
+    }
+
+    [Test]
     public async Task SignInAndOut_WithTheOptionsOff_LeaveTheSessionAlone()
     {
         await using var server = await SessionTestServer.StartAsync(o =>

@@ -61,8 +61,14 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
     public async Task SignInAsync(HttpContext context, string? scheme, ClaimsPrincipal principal, AuthenticationProperties? properties)
     {
         // Rotate first: if etcd fails, the user is not signed in on a session key that may have been planted.
-        if (_options.Value.RegenerateIdOnSignIn && SessionOf(context) is { IsAvailable: true } session)
+        if (_options.Value.RegenerateIdOnSignIn && SessionOf(context) is { } session)
         {
+            if (!session.IsAvailable)
+            {
+                throw new EtcdSessionException(EtcdSessionErrorKind.Unavailable,
+                    "The session is unavailable (etcd could not be reached), so its key cannot be rotated; the sign-in was refused. Try again, or set RegenerateIdOnSignIn to false.");
+            }
+
             await session.RegenerateIdAsync(context.RequestAborted).ConfigureAwait(false);
         }
 
@@ -71,7 +77,8 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 
     public async Task SignOutAsync(HttpContext context, string? scheme, AuthenticationProperties? properties)
     {
-        if (_options.Value.DestroyOnSignOut && SessionOf(context) is { IsStored: true } session)
+        // An unavailable session may still exist in etcd: try to delete it, and fail the sign-out if that fails.
+        if (_options.Value.DestroyOnSignOut && SessionOf(context) is { } session && (session.IsStored || !session.IsAvailable))
         {
             await session.DestroyAsync(context.RequestAborted).ConfigureAwait(false);
         }
