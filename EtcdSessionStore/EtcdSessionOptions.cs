@@ -99,5 +99,5 @@ public sealed class EtcdSessionOptions
         $"Endpoints={Endpoints}, Username={Username ?? "(none)"}, Password={(Password is null ? "(none)" : "*****")}, " +
         $"KeyPrefix={KeyPrefix}, IdleTimeout={IdleTimeout}, AbsoluteTimeout={AbsoluteTimeout?.ToString() ?? "(none)"}, " +
         $"IOTimeout={IOTimeout}, Serializer={Serializer}, " +
-        $"Cookie={Cookie.Name}, UnavailableBehavior={UnavailableBehavior}, RegenerateIdOnSignIn={RegenerateIdOnSignIn}, DestroyOnSignOut={DestroyOnSignOut}";
+        $"Cookie={Cookie?.Name}, UnavailableBehavior={UnavailableBehavior}, RegenerateIdOnSignIn={RegenerateIdOnSignIn}, DestroyOnSignOut={DestroyOnSignOut}";
 }

@@ -71,6 +71,7 @@ public sealed class ConfigurationTests
     [TestCase("KeyPrefix", "no-slash", "end with '/'")]
     [TestCase("Endpoints", "127.0.0.1", "comma-separated list")]
     [TestCase("IOTimeout", "00:00:00", "more than zero")]
+    [TestCase("UnavailableBehavior", "7", "FailRequest or ContinueWithoutSession")]
     public void ABadSetting_StopsTheHostAtStartUp_WithAMessageNamingSettingValueAndWhatIsAllowed(string key, string value, string allowed)
     {
         using var host = Host.CreateDefaultBuilder()
