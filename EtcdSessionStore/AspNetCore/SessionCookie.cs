@@ -6,8 +6,8 @@ using Microsoft.Extensions.Options;
 namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
-/// Reads and writes the session cookie. The cookie carries the secret session key protected with ASP.NET Core
-/// Data Protection, so a client can neither forge a key nor read one out of a stolen cookie jar's format.
+/// Reads and writes the session cookie. The cookie carries the secret session key protected (encrypted and
+/// authenticated) with ASP.NET Core Data Protection: a client cannot make up a cookie the app accepts.
 /// </summary>
 internal sealed class SessionCookie
 {
