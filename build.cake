@@ -95,6 +95,10 @@ Task("EnsureEtcd")
     .Description("Makes sure etcd is available: on PATH, or installed with apt-get when running as root.")
     .Does(() => EnsureAptTool("etcd", "etcd-server"));
 
+Task("EnsureChromium")
+    .Description("Makes sure Debian's Chromium is available for the browser tests: on PATH, or installed with apt-get when running as root.")
+    .Does(() => EnsureAptTool("chromium", "chromium"));
+
 Task("Build")
     .Does(() =>
 {
@@ -104,16 +108,20 @@ Task("Build")
 Task("Test")
     .Description("Runs the whole test suite against real etcd processes that the tests start.")
     .IsDependentOn("EnsureEtcd")
+    .IsDependentOn("EnsureChromium")
     .IsDependentOn("Build")
     .Does(() =>
 {
     CleanDirectory(testResults);
+    CleanDirectory("./artifacts/screenshots");
     DotNetTest(solution, new DotNetTestSettings
     {
         Configuration = configuration,
         NoBuild = true,
         ResultsDirectory = testResults,
         Loggers = new[] { "trx", "console;verbosity=normal" },
+        // Chromium was just ensured, so a browser that does not start is a failure, not a reason to skip.
+        EnvironmentVariables = new Dictionary<string, string> { ["ETCD_SESSION_TESTS_REQUIRE_CHROMIUM"] = "1" },
     });
 });
 

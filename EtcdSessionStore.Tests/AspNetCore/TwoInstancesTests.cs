@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using EtcdSessionStore.Demo;
-using Microsoft.AspNetCore.Builder;
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
 
 namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
 
@@ -12,8 +11,8 @@ public sealed class TwoInstancesTests
     public async Task ACartWrittenThroughOneInstance_IsReadThroughTheOther_AndLoginRotatesTheKey()
     {
         var prefix = EtcdFixture.UniquePrefix(nameof(TwoInstancesTests));
-        await using var first = await StartShopAsync(prefix);
-        await using var second = await StartShopAsync(prefix); // after the first: it reads the key the first one created
+        await using var first = await DemoShop.StartAsync(prefix);
+        await using var second = await DemoShop.StartAsync(prefix); // after the first: it reads the key the first one created
         var browser = new CookieContainer();
         using var client = Client(browser);
 
@@ -45,26 +44,4 @@ public sealed class TwoInstancesTests
     private static FormUrlEncodedContent Form(string name, string value) => new([new KeyValuePair<string, string>(name, value)]);
 
     private static string? SessionCookie(CookieContainer cookies, string url) => cookies.GetCookies(new Uri(url))[".Shop.Session"]?.Value;
-
-    private static async Task<Shop> StartShopAsync(string prefix)
-    {
-        var app = ShopApp.Build(
-        [
-            "--urls", "http://127.0.0.1:0",
-            "--EtcdSession:Endpoints", EtcdFixture.Endpoints,
-            "--EtcdSession:KeyPrefix", prefix,
-            "--Logging:LogLevel:Default", "Warning",
-        ]);
-        await app.StartAsync();
-        return new Shop(app, app.Urls.Single().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
-    }
-
-    private sealed record Shop(WebApplication App, string Url) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await App.StopAsync();
-            await App.DisposeAsync();
-        }
-    }
 }

@@ -1,0 +1,43 @@
+using EtcdSessionStore.Demo;
+using Microsoft.AspNetCore.Builder;
+
+namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
+
+/// <summary>
+/// One instance of the demo shop on real Kestrel (127.0.0.1, a free port) using the run's etcd under the given key
+/// prefix; instances with the same prefix share sessions and the Data Protection key ring.
+/// </summary>
+public sealed class DemoShop : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private DemoShop(WebApplication app, string url)
+    {
+        _app = app;
+        Url = url;
+    }
+
+    /// <summary>The base URL, e.g. <c>http://127.0.0.1:41234</c>: always the host 127.0.0.1, so browsers share cookies across instances.</summary>
+    public string Url { get; }
+
+    /// <summary>Starts an instance. Start instances one after the other: the first creates the shared key, the rest read it.</summary>
+    public static async Task<DemoShop> StartAsync(string keyPrefix, params string[] extraArgs)
+    {
+        var app = ShopApp.Build(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--EtcdSession:Endpoints", EtcdFixture.Endpoints,
+            "--EtcdSession:KeyPrefix", keyPrefix,
+            "--Logging:LogLevel:Default", "Warning",
+            .. extraArgs,
+        ]);
+        await app.StartAsync();
+        return new DemoShop(app, app.Urls.Single().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
