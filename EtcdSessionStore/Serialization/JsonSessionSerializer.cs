@@ -83,6 +83,7 @@ internal sealed class JsonSessionSerializer : ISessionSerializer
             }
 
             Expect(json.TokenType == JsonToken.EndObject, "the end of the object");
+            Expect(!json.Read(), "nothing after the object");
             return items;
         }
         catch (JsonException ex)

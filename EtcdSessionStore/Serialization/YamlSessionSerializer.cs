@@ -71,7 +71,8 @@ internal sealed class YamlSessionSerializer : ISessionSerializer
             Expect<StreamStart>(parser);
             Expect<DocumentStart>(parser);
             Expect<MappingStart>(parser);
-            while (Next(parser) is Scalar key)
+            ParsingEvent next;
+            while ((next = Next(parser)) is Scalar key)
             {
                 if (!IsString(key))
                 {
@@ -87,7 +88,11 @@ internal sealed class YamlSessionSerializer : ISessionSerializer
                 };
             }
 
-            Expect<MappingEnd>(parser);
+            if (next is not MappingEnd)
+            {
+                throw new FormatException($"The session payload is not in the YAML layout: a session item key is a {next.GetType().Name}.");
+            }
+
             Expect<DocumentEnd>(parser);
             Expect<StreamEnd>(parser);
             return items;
