@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Etcd.AspNetCore.Session.Serialization;
@@ -115,7 +116,8 @@ internal sealed class SessionSerializerResolver
             catch (Exception ex)
             {
                 // Whatever a user's constructor or factory throws becomes one start-up message naming the setting.
-                throw Invalid($"creating {what} failed: {ex.Message}", registeredNames);
+                var cause = ex is TargetInvocationException { InnerException: { } inner } ? inner : ex;
+                throw Invalid($"creating {what} failed: {cause.Message}", registeredNames);
             }
 
             return created ?? throw Invalid($"creating {what} returned null", registeredNames);
