@@ -85,9 +85,7 @@ public sealed class SerializerBadInputTests
     {
         var logs = new CapturedLogs();
         using var store = TestStore.Create(o => o.Serializer = serializer, s => s.AddLogging(b => b.AddProvider(logs)));
-        var session = store.NewSession();
-        session.SetString("user", "alice");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("user", "alice"));
         var key = store.StorageKeyOf(session.SessionKey);
         var stored = (await EtcdFixture.Client.GetAsync(key)).Kvs[0];
         var header = stored.Value.ToStringUtf8().Split('\n')[0];

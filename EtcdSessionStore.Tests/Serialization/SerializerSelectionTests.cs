@@ -17,9 +17,7 @@ public sealed class SerializerSelectionTests
     public async Task ConfiguredByNameInAnyCase_WritesSessionsThatRecordTheSerializer(string configured, string recorded)
     {
         using var store = TestStore.Create(o => o.Serializer = configured);
-        var session = store.NewSession();
-        session.SetString("cart", "apples");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("cart", "apples"));
 
         var (header, _) = await StoredAsync(store.StorageKeyOf(session.SessionKey));
 
@@ -95,10 +93,7 @@ public sealed class SerializerSelectionTests
             ["EtcdSession:SerializeOptions:Indent"] = "true",
         }).Build();
         using var store = TestStore.Create(o => configuration.GetSection("EtcdSession").Bind(o));
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        session.SetString("b", "2");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"), ("b", "2"));
 
         var (_, payload) = await StoredAsync(store.StorageKeyOf(session.SessionKey));
 
@@ -131,9 +126,7 @@ public sealed class SerializerSelectionTests
                 o.DeserializeOptions["Banner"] = "written-by-banner";
             },
             s => s.AddSingleton(usage));
-        var session = store.NewSession();
-        session.SetString("cart", "apples");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("cart", "apples"));
 
         var (header, payload) = await StoredAsync(store.StorageKeyOf(session.SessionKey));
         var reopened = await store.OpenAsync(session.SessionKey);
@@ -152,9 +145,7 @@ public sealed class SerializerSelectionTests
     {
         var usage = new SerializerUsage();
         using var store = TestStore.Create(o => o.Serializer = TypeName<PlainCustomSerializer>(), s => s.AddSingleton(usage));
-        var session = store.NewSession();
-        session.SetString("cart", "apples");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("cart", "apples"));
 
         var reopened = await store.OpenAsync(session.SessionKey);
 
@@ -172,9 +163,7 @@ public sealed class SerializerSelectionTests
         var usage = new SerializerUsage();
         void Register(EtcdSessionOptions o) => o.AddSerializer("PlainCustom", (sp, _) => new PlainCustomSerializer(sp.GetRequiredService<SerializerUsage>()));
         using var customApp = TestStore.Create(o => { Register(o); o.Serializer = "plaincustom"; }, s => s.AddSingleton(usage));
-        var session = customApp.NewSession();
-        session.SetString("cart", "apples");
-        await session.CommitAsync();
+        var session = await customApp.SeedAsync(("cart", "apples"));
         using var jsonApp = TestStore.Create(o => { Register(o); o.KeyPrefix = customApp.Prefix; }, s => s.AddSingleton(usage));
 
         var reopened = await jsonApp.OpenAsync(session.SessionKey);
