@@ -53,10 +53,10 @@ internal sealed class SessionSerializerResolver
         var readers = new Dictionary<string, ISessionSerializer>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, factory) in registered)
         {
-            var serializer = Create(() => factory(_services, serializerOptions), $"the serializer registered as '{name}'", names);
+            var serializer = Create(() => factory(_services, serializerOptions), $"the serializer registered as '{name}'");
             if (!string.Equals(serializer.Name, name, StringComparison.OrdinalIgnoreCase))
             {
-                throw Invalid($"the serializer registered as '{name}' calls itself '{serializer.Name}'; register it under its own name", names);
+                throw Invalid($"the serializer registered as '{name}' calls itself '{serializer.Name}'; register it under its own name");
             }
 
             readers[name] = serializer;
@@ -70,23 +70,23 @@ internal sealed class SessionSerializerResolver
 
         if (!configured.Contains('.', StringComparison.Ordinal) && !configured.Contains(',', StringComparison.Ordinal))
         {
-            throw Invalid("no serializer is registered under that name", names);
+            throw Invalid("no serializer is registered under that name");
         }
 
-        var type = LoadType(configured, names);
-        writer = Create(() => CreateFromType(type, serializerOptions), $"type '{type.FullName}'", names);
+        var type = LoadType(configured);
+        writer = Create(() => CreateFromType(type, serializerOptions), $"type '{type.FullName}'");
         if (readers.TryGetValue(writer.Name, out var taken))
         {
-            throw Invalid($"type '{type.FullName}' calls itself '{writer.Name}', the name of the registered {taken.GetType().Name}; give it a name of its own", names);
+            throw Invalid($"type '{type.FullName}' calls itself '{writer.Name}', the name of the registered {taken.GetType().Name}; give it a name of its own");
         }
 
         return new SessionSerializerSet(writer, readers.Values);
 
-        InvalidOperationException Invalid(string why, string registeredNames) =>
-            new($"{Setting} '{options.Serializer}' is invalid: {why}. Registered serializers: {registeredNames}; " +
+        InvalidOperationException Invalid(string why) =>
+            new($"{Setting} '{options.Serializer}' is invalid: {why}. Registered serializers: {names}; " +
                 $"or give the assembly-qualified name of a class that implements {nameof(ISessionSerializer)}, e.g. 'MyApp.Sessions.MySerializer, MyApp'.");
 
-        Type LoadType(string typeName, string registeredNames)
+        Type LoadType(string typeName)
         {
             Type? loaded;
             try
@@ -95,18 +95,18 @@ internal sealed class SessionSerializerResolver
             }
             catch (Exception ex) when (ex is TypeLoadException or FileNotFoundException or FileLoadException or BadImageFormatException or ArgumentException)
             {
-                throw Invalid($"the type cannot be loaded ({ex.Message})", registeredNames);
+                throw Invalid($"the type cannot be loaded ({ex.Message})");
             }
 
             if (loaded is null || !typeof(ISessionSerializer).IsAssignableFrom(loaded) || loaded.IsAbstract || loaded.IsInterface)
             {
-                throw Invalid($"type '{loaded?.FullName}' is not a concrete class that implements {typeof(ISessionSerializer).FullName}", registeredNames);
+                throw Invalid($"type '{loaded?.FullName}' is not a concrete class that implements {typeof(ISessionSerializer).FullName}");
             }
 
             return loaded;
         }
 
-        ISessionSerializer Create(Func<ISessionSerializer?> create, string what, string registeredNames)
+        ISessionSerializer Create(Func<ISessionSerializer?> create, string what)
         {
             ISessionSerializer? created;
             try
@@ -117,10 +117,10 @@ internal sealed class SessionSerializerResolver
             {
                 // Whatever a user's constructor or factory throws becomes one start-up message naming the setting.
                 var cause = ex is TargetInvocationException { InnerException: { } inner } ? inner : ex;
-                throw Invalid($"creating {what} failed: {cause.Message}", registeredNames);
+                throw Invalid($"creating {what} failed: {cause.Message}");
             }
 
-            return created ?? throw Invalid($"creating {what} returned null", registeredNames);
+            return created ?? throw Invalid($"creating {what} returned null");
         }
     }
 
