@@ -83,7 +83,7 @@ public sealed class SerializerBadInputTests
     [TestCase("Binary", "truncated")]
     public async Task StoredSessionThatCannotBeDeserialized_GivesAFreshSession_LogsCorruptData_AndLeavesTheDataUntouched(string serializer, string damage)
     {
-        var logs = new CapturedLogs();
+        var logs = new CapturingLoggerProvider();
         using var store = TestStore.Create(o => o.Serializer = serializer, s => s.AddLogging(b => b.AddProvider(logs)));
         var session = await store.SeedAsync(("user", "alice"));
         var key = store.StorageKeyOf(session.SessionKey);
@@ -109,8 +109,8 @@ public sealed class SerializerBadInputTests
         {
             Assert.That(reopened.SessionKey, Is.Not.EqualTo(session.SessionKey));
             Assert.That(reopened.GetString("user"), Is.Null);
-            Assert.That(warning.Exception, Is.InstanceOf<EtcdSessionException>().With.Property(nameof(EtcdSessionException.Kind)).EqualTo(EtcdSessionErrorKind.CorruptData));
-            Assert.That(warning.Exception!.InnerException, Is.InstanceOf<FormatException>());
+            Assert.That(warning.Thrown, Is.InstanceOf<EtcdSessionException>().With.Property(nameof(EtcdSessionException.Kind)).EqualTo(EtcdSessionErrorKind.CorruptData));
+            Assert.That(warning.Thrown!.InnerException, Is.InstanceOf<FormatException>());
             Assert.That((await EtcdFixture.Client.GetAsync(key)).Kvs[0].Value, Is.EqualTo(damaged));
         });
     }
@@ -118,7 +118,7 @@ public sealed class SerializerBadInputTests
     [Test]
     public async Task StoredSessionWrittenByAnUnregisteredSerializer_IsCorruptData_AndLeftUntouched()
     {
-        var logs = new CapturedLogs();
+        var logs = new CapturingLoggerProvider();
         using var store = TestStore.Create(services: s => s.AddLogging(b => b.AddProvider(logs)));
         var secret = "k-" + Guid.NewGuid();
         var value = "{\"v\":1,\"id\":\"x\",\"created\":0,\"idle\":60,\"abs\":null,\"ser\":\"Sereal\"}\n\u0001\u0000";
@@ -130,7 +130,7 @@ public sealed class SerializerBadInputTests
         {
             Assert.That(session.IsStored, Is.False);
             Assert.That(session.SessionKey, Is.Not.EqualTo(secret));
-            Assert.That(logs.Entries.Single(e => e.EventId.Name == "SessionUnreadable").Exception!.Message, Does.Contain("'Sereal'").And.Contain("JSON, YAML, Binary"));
+            Assert.That(logs.Entries.Single(e => e.EventId.Name == "SessionUnreadable").Thrown!.Message, Does.Contain("'Sereal'").And.Contain("JSON, YAML, Binary"));
             Assert.That((await EtcdFixture.Client.GetAsync(store.StorageKeyOf(secret))).Kvs[0].Value.ToStringUtf8(), Is.EqualTo(value));
         });
     }

@@ -4,6 +4,7 @@ using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session.Tests.Serialization;
 
@@ -98,6 +99,28 @@ public sealed class SerializerSelectionTests
         var (_, payload) = await StoredAsync(store.StorageKeyOf(session.SessionKey));
 
         Assert.That(payload, Is.EqualTo("{\n  \"a\": \"1\",\n  \"b\": \"2\"\n}").Or.EqualTo("{\r\n  \"a\": \"1\",\r\n  \"b\": \"2\"\r\n}"));
+    }
+
+    [Test]
+    public void SerializerSettings_BindFromTheConfigurationSection()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["EtcdSession:Endpoints"] = EtcdFixture.Endpoints,
+            ["EtcdSession:Serializer"] = "yaml",
+            ["EtcdSession:SerializeOptions:Flow"] = "true",
+            ["EtcdSession:DeserializeOptions:Banner"] = "b",
+        }).Build();
+        using var services = new ServiceCollection().AddEtcdSession(configuration.GetSection("EtcdSession")).BuildServiceProvider();
+
+        var options = services.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.Serializer, Is.EqualTo("yaml"));
+            Assert.That(options.SerializeOptions["FLOW"], Is.EqualTo("true"));
+            Assert.That(options.DeserializeOptions["banner"], Is.EqualTo("b"));
+        });
     }
 
     [Test]
