@@ -4,27 +4,68 @@ using Etcd.AspNetCore.Session.Tests.Infrastructure;
 
 namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
 
-/// <summary>The README's code is the demo's code: these fail when one changes without the other.</summary>
+/// <summary>
+/// Code in the README and docs/ is the demo's code: a snippet marked <c>&lt;!-- snippet: NAME --&gt;</c> must equal
+/// the region <c>// [NAME]</c> ... <c>// [/NAME]</c> of a file under samples/. These fail when one changes without the other.
+/// </summary>
 public sealed class DocsTests
 {
-    [TestCase("quick-start-services")]
-    [TestCase("quick-start-pipeline")]
-    public void ReadmeSnippet_IsTheDemoCode(string name)
-    {
-        var source = File.ReadAllText(RepositoryPaths.Of("samples", "EtcdSessionStore.Demo", "ShopApp.cs"));
-        var match = Regex.Match(source, $@"// \[{name}\]\r?\n(?<code>.*?)\r?\n\s*// \[/{name}\]", RegexOptions.Singleline);
-        Assert.That(match.Success, Is.True, $"the demo has no [{name}] region");
+    private static readonly Regex Snippet = new(
+        @"<!-- snippet: (?<name>[\w-]+) -->\r?\n```(?<lang>\w+)\r?\n(?<code>.*?)\r?\n```\r?\n<!-- /snippet -->", RegexOptions.Singleline);
 
-        Assert.That(Normalize(ReadmeSnippet(name)), Is.EqualTo(Normalize(match.Groups["code"].Value)));
+    private static readonly Regex RegionMarker = new(@"^\s*// \[/?[\w-]+\]\s*$");
+
+    public static IEnumerable<TestCaseData> CodeSnippets() =>
+        from document in Documents()
+        from Match snippet in Snippet.Matches(File.ReadAllText(RepositoryPaths.Of(document)))
+        where snippet.Groups["lang"].Value == "csharp"
+        select new TestCaseData(document, snippet.Groups["name"].Value, snippet.Groups["code"].Value)
+            .SetArgDisplayNames(document, snippet.Groups["name"].Value);
+
+    public static IEnumerable<TestCaseData> AppSettingsSnippets() =>
+        from document in Documents()
+        from Match snippet in Snippet.Matches(File.ReadAllText(RepositoryPaths.Of(document)))
+        where snippet.Groups["lang"].Value == "json"
+        select new TestCaseData(document, snippet.Groups["code"].Value).SetArgDisplayNames(document, snippet.Groups["name"].Value);
+
+    public static IEnumerable<TestCaseData> DocumentLinks() =>
+        from document in Documents()
+        from target in Regex.Matches(File.ReadAllText(RepositoryPaths.Of(document)), @"\]\((?<target>[^)#:\s]+)(#[^)]*)?\)")
+            .Select(m => m.Groups["target"].Value).Distinct()
+        select new TestCaseData(document, target).SetArgDisplayNames(document, target);
+
+    [TestCaseSource(nameof(CodeSnippets))]
+    public void CodeSnippet_IsTheDemoCode(string document, string name, string code)
+    {
+        var regions = SampleRegions();
+        Assert.That(regions.ContainsKey(name), Is.True, $"{document} shows snippet '{name}', but no file under samples/ has a // [{name}] region");
+
+        Assert.That(Normalize(code), Is.EqualTo(Normalize(regions[name])), $"{document}: snippet '{name}' differs from the sample");
+    }
+
+    [TestCaseSource(nameof(AppSettingsSnippets))]
+    public void AppSettingsSnippet_IsTheDemosEtcdSessionSection(string document, string json)
+    {
+        var demo = JsonNode.Parse(File.ReadAllText(RepositoryPaths.Of("samples", "EtcdSessionStore.Demo", "appsettings.json")))!;
+        var shown = JsonNode.Parse(json)!;
+
+        Assert.That(JsonNode.DeepEquals(shown["EtcdSession"], demo["EtcdSession"]), Is.True);
     }
 
     [Test]
-    public void ReadmeAppSettings_AreTheDemosEtcdSessionSection()
+    public void Readme_ShowsSnippets_ForTheQuickStart()
     {
-        var demo = JsonNode.Parse(File.ReadAllText(RepositoryPaths.Of("samples", "EtcdSessionStore.Demo", "appsettings.json")))!;
-        var readme = JsonNode.Parse(ReadmeSnippet("appsettings"))!;
+        var names = Snippet.Matches(File.ReadAllText(RepositoryPaths.Of("README.md"))).Select(m => m.Groups["name"].Value);
 
-        Assert.That(JsonNode.DeepEquals(readme["EtcdSession"], demo["EtcdSession"]), Is.True);
+        Assert.That(names, Is.SupersetOf(new[] { "quick-start-services", "quick-start-pipeline", "appsettings" }));
+    }
+
+    [TestCaseSource(nameof(DocumentLinks))]
+    public void RelativeLink_PointsToAFileInTheRepository(string document, string target)
+    {
+        var path = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(RepositoryPaths.Of(document))!, target));
+
+        Assert.That(File.Exists(path) || Directory.Exists(path), Is.True, $"{document} links to {target}, which does not exist");
     }
 
     [Test]
@@ -36,14 +77,30 @@ public sealed class DocsTests
             .And.Contain("    dotnet tool restore && dotnet cake --target=Demo\n"));
     }
 
-    private static string ReadmeSnippet(string name)
+    /// <summary>README.md and every docs/*.md, relative to the repository root.</summary>
+    private static IEnumerable<string> Documents() =>
+        new[] { "README.md" }.Concat(Directory.GetFiles(RepositoryPaths.Of("docs"), "*.md")
+            .Select(f => Path.GetRelativePath(RepositoryPaths.Root, f)).Order(StringComparer.Ordinal));
+
+    private static Dictionary<string, string> SampleRegions()
     {
-        var readme = File.ReadAllText(RepositoryPaths.Of("README.md"));
-        var match = Regex.Match(readme, $@"<!-- snippet: {name} -->\r?\n```\w+\r?\n(?<code>.*?)\r?\n```\r?\n<!-- /snippet -->", RegexOptions.Singleline);
-        Assert.That(match.Success, Is.True, $"the README has no '{name}' snippet");
-        return match.Groups["code"].Value;
+        var regions = new Dictionary<string, string>();
+        foreach (var file in Directory.GetFiles(RepositoryPaths.Of("samples"), "*.cs", SearchOption.AllDirectories))
+        {
+            var source = File.ReadAllText(file);
+            foreach (var name in Regex.Matches(source, @"// \[(?<name>[\w-]+)\]").Select(m => m.Groups["name"].Value))
+            {
+                // One name at a time, so that regions nested in others are found too.
+                var region = Regex.Match(source, $@"// \[{name}\]\r?\n(?<code>.*?)\r?\n\s*// \[/{name}\]", RegexOptions.Singleline);
+                Assert.That(region.Success, Is.True, $"{file}: region [{name}] has no end marker [/{name}]");
+                regions.Add(name, region.Groups["code"].Value);
+            }
+        }
+
+        return regions;
     }
 
+    // Indentation, blank lines and nested region markers do not count.
     private static string Normalize(string code) =>
-        string.Join('\n', code.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+        string.Join('\n', code.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !RegionMarker.IsMatch(l)));
 }

@@ -7,7 +7,7 @@ public static class RepositoryPaths
     {
         get
         {
-            var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EtcdSessionStore.slnx")))
             {
                 dir = dir.Parent;

@@ -23,9 +23,11 @@ public static class ShopApp
 
         // [quick-start-services]
         builder.Services.AddEtcdSession(builder.Configuration.GetSection("EtcdSession"));
+        // [data-protection]
         builder.Services.AddDataProtection()
             .SetApplicationName("EtcdSessionStore.Demo")
             .PersistKeysToEtcd();
+        // [/data-protection]
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(o => o.Cookie.Name = ".Shop.Auth");
         // [/quick-start-services]
@@ -63,8 +65,10 @@ public static class ShopApp
                 return Results.Problem($"Form field 'user' must be 1 to {MaxTextLength} characters.", statusCode: StatusCodes.Status400BadRequest);
             }
 
+            // [sign-in]
             var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], CookieAuthenticationDefaults.AuthenticationScheme);
             await context.SignInAsync(new ClaimsPrincipal(identity)); // moves the session to a new key (RegenerateIdOnSignIn)
+            // [/sign-in]
             return Done(form, new { user });
         });
 
@@ -79,15 +83,19 @@ public static class ShopApp
                     statusCode: StatusCodes.Status400BadRequest);
             }
 
+            // [session-write]
             cart.Add(item);
             context.Session.SetString(CartKey, JsonSerializer.Serialize(cart));
+            // [/session-write]
             return Done(form, cart);
         });
 
         app.MapPost("/logout", async (HttpContext context) =>
         {
             var form = await FormOf(context.Request);
+            // [sign-out]
             await context.SignOutAsync(); // destroys the session (DestroyOnSignOut)
+            // [/sign-out]
             return Done(form, new { signedOut = true });
         });
     }
@@ -95,8 +103,10 @@ public static class ShopApp
     private static async Task<IFormCollection> FormOf(HttpRequest request) =>
         request.HasFormContentType ? await request.ReadFormAsync(request.HttpContext.RequestAborted) : FormCollection.Empty;
 
+    // [session-read]
     private static List<string> ReadCart(ISession session) =>
         session.GetString(CartKey) is { } json ? JsonSerializer.Deserialize<List<string>>(json) ?? [] : [];
+    // [/session-read]
 
     // HTML forms send return=/ and get redirected back; scripts get JSON.
     private static IResult Done(IFormCollection form, object json) =>
