@@ -68,6 +68,22 @@ public sealed class DocsTests
         Assert.That(File.Exists(path) || Directory.Exists(path), Is.True, $"{document} links to {target}, which does not exist");
     }
 
+    public static IEnumerable<string> Options() =>
+        typeof(EtcdSessionOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Where(p => p.GetMethod?.IsPublic == true).Select(p => p.Name).Order(StringComparer.Ordinal);
+
+    [TestCaseSource(nameof(Options))]
+    public void ReadmeAndConfiguration_TableEveryOption(string option)
+    {
+        var row = new Regex($@"(?m)^\|[^|\n]*`{option}(`|:)");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(row.IsMatch(File.ReadAllText(RepositoryPaths.Of("README.md"))), Is.True, $"README.md's options table has no row for `{option}`");
+            Assert.That(row.IsMatch(File.ReadAllText(RepositoryPaths.Of("docs", "configuration.md"))), Is.True, $"docs/configuration.md's options table has no row for `{option}`");
+        });
+    }
+
     [Test]
     public void Readme_KeepsTheTestCommand_AndNamesTheDemoCommand()
     {
