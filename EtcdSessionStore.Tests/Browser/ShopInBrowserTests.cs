@@ -21,6 +21,7 @@ public sealed class ShopInBrowserTests
     public async Task StartBrowserAndShops()
     {
         _chromium = await Chromium.LaunchOrIgnoreAsync();
+        SetDefaultExpectTimeout(15_000); // generous on a busy 2-core CI machine; a passing run waits far less
         var prefix = EtcdFixture.UniquePrefix(nameof(ShopInBrowserTests));
         _shopA = await DemoShop.StartAsync(prefix);
         _shopB = await DemoShop.StartAsync(prefix); // after A: it reads the key ring A created
