@@ -31,5 +31,17 @@ public sealed class TroubleshootingDocTests
     public void Troubleshooting_ListsEveryErrorKind([Values] EtcdSessionErrorKind kind) =>
         Assert.That(Troubleshooting, Does.Match($@"(?m)^\|\s*`{kind}`\s*\|"), $"docs/troubleshooting.md needs a row '| `{kind}` | ... |'");
 
+    /// <summary>The fixed start (up to the first placeholder) of every misuse exception message in the library's source.</summary>
+    public static IEnumerable<TestCaseData> MisuseMessages() =>
+        from file in Directory.GetFiles(RepositoryPaths.Of("EtcdSessionStore"), "*.cs", SearchOption.AllDirectories)
+        from Match thrown in Regex.Matches(File.ReadAllText(file), @"new (?<type>InvalidOperationException|NotSupportedException)\(\s*\$?""(?<text>[^""{]*)")
+        let start = thrown.Groups["text"].Value.Trim()
+        where start.Length >= 12
+        select new TestCaseData(thrown.Groups["type"].Value, start).SetArgDisplayNames(Path.GetFileName(file), start.Length > 40 ? start[..40] : start);
+
+    [TestCaseSource(nameof(MisuseMessages))]
+    public void Troubleshooting_QuotesTheExceptionMessage(string type, string messageStart) =>
+        Assert.That(Troubleshooting, Does.Contain(messageStart), $"docs/troubleshooting.md should quote the {type} that starts '{messageStart}'");
+
     private static string Troubleshooting => File.ReadAllText(RepositoryPaths.Of("docs", "troubleshooting.md"));
 }
