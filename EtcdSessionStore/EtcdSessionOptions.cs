@@ -1,3 +1,5 @@
+using dotnet_etcd.interfaces;
+
 namespace Etcd.AspNetCore.Session;
 
 /// <summary>Settings of the etcd session store.</summary>
@@ -53,6 +55,32 @@ public sealed class EtcdSessionOptions
     /// <summary>The serializer for session items: a registered name (case-insensitive) or a type name.</summary>
     /// <value>The default value is <c>JSON</c>.</value>
     public string Serializer { get; set; } = EtcdSessionDefaults.Serializer;
+
+    // Connection security and client reuse.
+
+    /// <summary>
+    /// PEM file with the CA certificate(s) that signed etcd's server certificate. With <c>https://</c>
+    /// endpoints the server chain is verified against these CAs only (the system store is not consulted) and
+    /// the host name must match. Without it, <c>https://</c> endpoints are verified against the system store.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? TlsCaCertificateFile { get; set; }
+
+    /// <summary>PEM file with the client certificate for etcd's client-certificate authentication (<c>--client-cert-auth</c>); needs <see cref="TlsClientKeyFile"/>.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? TlsClientCertificateFile { get; set; }
+
+    /// <summary>PEM file with the private key of <see cref="TlsClientCertificateFile"/> (unencrypted PKCS#8, PKCS#1 or EC key).</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? TlsClientKeyFile { get; set; }
+
+    /// <summary>
+    /// Supplies an etcd client the app already has instead of one built from <see cref="Endpoints"/>, the
+    /// credentials and the TLS settings, which are then ignored. The store never disposes a client it did
+    /// not create.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (the store creates and owns its client).</value>
+    public Func<IServiceProvider, IEtcdClient>? ClientFactory { get; set; }
 
     /// <summary>The refresh interval in force: <see cref="RefreshInterval"/>, or its default.</summary>
     internal TimeSpan EffectiveRefreshInterval =>

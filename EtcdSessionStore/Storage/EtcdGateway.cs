@@ -18,11 +18,21 @@ internal sealed partial class EtcdGateway
     private readonly TimeSpan _ioTimeout;
     private readonly ILogger _logger;
 
+    /// <summary>How many attempts one call may make within its IOTimeout.</summary>
+    internal const int MaxAttempts = 4;
+
+    private static readonly TimeSpan MinimumAttempt = TimeSpan.FromMilliseconds(100);
+
+    private readonly TimeSpan _attemptTimeout;
+
     public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger)
     {
         _client = client;
         _ioTimeout = ioTimeout;
         _logger = logger;
+        // A call stuck on a frozen member only ends at its deadline; a quarter of the budget per attempt leaves
+        // room to try the other members. The last attempt gets whatever budget is left.
+        _attemptTimeout = TimeSpan.FromTicks(Math.Max(ioTimeout.Ticks / MaxAttempts, Math.Min(ioTimeout.Ticks, MinimumAttempt.Ticks * 2)));
     }
 
     public TimeSpan IOTimeout => _ioTimeout;
@@ -74,24 +84,76 @@ internal sealed partial class EtcdGateway
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_ioTimeout);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(_ioTimeout);
         var started = Stopwatch.GetTimestamp();
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await call(_client, request, DateTime.UtcNow + _ioTimeout, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("The etcd call was cancelled by the caller.", ex, cancellationToken);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException)
-        {
-            var failure = Translate(operation, ex, timeout.IsCancellationRequested);
-            Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, failure.Kind, ex);
-            throw failure;
+            var remaining = _ioTimeout - Stopwatch.GetElapsedTime(started);
+            var attemptTimeout = attempt < MaxAttempts && remaining > _attemptTimeout ? _attemptTimeout : remaining;
+            using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(budget.Token);
+            attemptCts.CancelAfter(attemptTimeout);
+            Exception failure;
+            try
+            {
+                return await call(_client, request, DateTime.UtcNow + attemptTimeout, attemptCts.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The etcd call was cancelled by the caller.", ex, cancellationToken);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException)
+            {
+                failure = ex;
+            }
+
+            // Every call the store makes is safe to repeat: reads, exact-key deletes, lease grants with a chosen
+            // id, and transactions guarded on what the caller saw (a repeat of one that was applied fails its
+            // guard and reads the key back). So a stalled or refused attempt is retried, most likely on another
+            // member, until the IOTimeout budget is spent.
+            var timedOut = attemptCts.IsCancellationRequested || failure is RpcException { StatusCode: StatusCode.DeadlineExceeded };
+            var delay = RetryDelay(attempt);
+            if (IsRetryable(failure, timedOut) && attempt < MaxAttempts && _ioTimeout - Stopwatch.GetElapsedTime(started) > delay + MinimumAttempt)
+            {
+                Log.EtcdCallRetrying(_logger, operation, attempt, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusOf(failure, timedOut));
+                try
+                {
+                    await Task.Delay(delay, budget.Token).ConfigureAwait(false);
+                    continue;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The budget ran out while waiting: report the failure we have.
+                }
+            }
+
+            var error = Translate(operation, failure, timedOut || budget.IsCancellationRequested);
+            Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error.Kind, failure);
+            throw error;
         }
     }
+
+    private static bool IsTlsFailure(Exception ex)
+    {
+        for (Exception? e = (ex as RpcException)?.Status.DebugException ?? ex.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsRetryable(Exception failure, bool timedOut) =>
+        timedOut || failure is RpcException { StatusCode: StatusCode.Unavailable };
+
+    private static string StatusOf(Exception failure, bool timedOut) =>
+        timedOut ? "attempt deadline" : (failure as RpcException)?.StatusCode.ToString() ?? failure.GetType().Name;
+
+    /// <summary>A short pause before a retry, so a cluster in an election is not hammered: 50, 100, 200 ms.</summary>
+    private static TimeSpan RetryDelay(int attempt) => TimeSpan.FromMilliseconds(50 * (1 << Math.Min(attempt - 1, 4)));
 
     private EtcdSessionException Translate(string operation, Exception ex, bool timedOut)
     {
@@ -106,6 +168,12 @@ internal sealed partial class EtcdGateway
             StatusCode.InvalidArgument when ex.Message.Contains("too large", StringComparison.OrdinalIgnoreCase) => EtcdSessionErrorKind.TooLarge,
             _ => EtcdSessionErrorKind.EtcdError,
         };
+        if (IsTlsFailure(ex))
+        {
+            return new EtcdSessionException(EtcdSessionErrorKind.EtcdError,
+                $"etcd {operation} failed: the TLS handshake with etcd failed ({ex.Message}). Check that TlsCaCertificateFile is the CA that signed etcd's server certificate, that the endpoint host name matches that certificate, and, when etcd requires client certificates, TlsClientCertificateFile and TlsClientKeyFile.", ex);
+        }
+
         var message = kind switch
         {
             EtcdSessionErrorKind.Timeout => $"etcd {operation} did not answer within the IOTimeout of {_ioTimeout.TotalSeconds:0.###} s. A write that timed out may still have been applied.",
@@ -122,5 +190,9 @@ internal sealed partial class EtcdGateway
         [LoggerMessage(EventId = 1, EventName = "EtcdCallFailed", Level = LogLevel.Warning,
             Message = "etcd {Operation} failed after {ElapsedMilliseconds:0.0} ms ({Kind}).")]
         public static partial void EtcdCallFailed(ILogger logger, string operation, double elapsedMilliseconds, EtcdSessionErrorKind kind, Exception exception);
+
+        [LoggerMessage(EventId = 2, EventName = "EtcdCallRetrying", Level = LogLevel.Information,
+            Message = "etcd {Operation} attempt {Attempt} failed after {ElapsedMilliseconds:0.0} ms ({Reason}); retrying.")]
+        public static partial void EtcdCallRetrying(ILogger logger, string operation, int attempt, double elapsedMilliseconds, string reason);
     }
 }
