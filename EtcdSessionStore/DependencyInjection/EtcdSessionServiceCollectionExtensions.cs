@@ -36,7 +36,8 @@ public static class EtcdSessionServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
             var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var gateway = new EtcdGateway(sp.GetRequiredService<EtcdClientProvider>().Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
+            var provider = sp.GetRequiredService<EtcdClientProvider>();
+            var gateway = new EtcdGateway(provider.Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), provider.RenewAuthToken);
             var serializers = new SessionSerializerSet(new JsonSessionSerializer(), []);
             return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers);
         });

@@ -16,9 +16,13 @@ internal sealed class EtcdClientProvider : IDisposable
 {
     private readonly Lazy<IEtcdClient> _client;
     private readonly bool _owned;
+    private readonly EtcdSessionOptions _options;
+    private readonly Lock _renewLock = new();
+    private long _lastRenewal;
 
     public EtcdClientProvider(IOptions<EtcdSessionOptions> options, IServiceProvider services)
     {
+        _options = options.Value;
         var factory = options.Value.ClientFactory;
         _owned = factory is null;
         _client = new Lazy<IEtcdClient>(() => factory is null
@@ -28,11 +32,32 @@ internal sealed class EtcdClientProvider : IDisposable
 
     public IEtcdClient Client => _client.Value;
 
+    /// <summary>
+    /// Makes the client authenticate again on its next call, when the store owns it and uses a password;
+    /// <see langword="null"/> otherwise. Concurrent callers that all saw the expired token renew it once.
+    /// </summary>
+    public Action? RenewAuthToken => _owned && !string.IsNullOrEmpty(_options.Username) ? Renew : null;
+
     public void Dispose()
     {
         if (_owned && _client.IsValueCreated)
         {
             _client.Value.Dispose();
+        }
+    }
+
+    private void Renew()
+    {
+        lock (_renewLock)
+        {
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(_lastRenewal) < TimeSpan.FromMilliseconds(500))
+            {
+                return;
+            }
+
+            // Same credentials: dotnet-etcd drops its cached token and fetches a new one on the next call.
+            ((EtcdClient)_client.Value).SetCredentials(_options.Username!, _options.Password ?? string.Empty);
+            _lastRenewal = System.Diagnostics.Stopwatch.GetTimestamp();
         }
     }
 

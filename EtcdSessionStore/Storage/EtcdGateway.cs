@@ -25,9 +25,16 @@ internal sealed partial class EtcdGateway
 
     private readonly TimeSpan _attemptTimeout;
 
-    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger)
+    private readonly Action? _renewAuthToken;
+
+    /// <param name="client">The shared etcd client.</param>
+    /// <param name="ioTimeout">The budget of one call, retries included.</param>
+    /// <param name="logger">Where failures and retries are logged.</param>
+    /// <param name="renewAuthToken">Makes the client fetch a new auth token; <see langword="null"/> without authentication.</param>
+    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger, Action? renewAuthToken = null)
     {
         _client = client;
+        _renewAuthToken = renewAuthToken;
         _ioTimeout = ioTimeout;
         _logger = logger;
         // A call stuck on a frozen member only ends at its deadline; a quarter of the budget per attempt leaves
@@ -87,6 +94,7 @@ internal sealed partial class EtcdGateway
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(_ioTimeout);
         var started = Stopwatch.GetTimestamp();
+        var renewed = false;
         for (var attempt = 1; ; attempt++)
         {
             var remaining = _ioTimeout - Stopwatch.GetElapsedTime(started);
@@ -111,6 +119,15 @@ internal sealed partial class EtcdGateway
             // id, and transactions guarded on what the caller saw (a repeat of one that was applied fails its
             // guard and reads the key back). So a stalled or refused attempt is retried, most likely on another
             // member, until the IOTimeout budget is spent.
+            if (IsExpiredToken(failure) && _renewAuthToken is not null && !renewed)
+            {
+                // etcd forgot the token (TTL, restart, leader change with simple tokens); the client does not notice.
+                renewed = true;
+                _renewAuthToken();
+                Log.AuthTokenRenewed(_logger, operation);
+                continue;
+            }
+
             var timedOut = attemptCts.IsCancellationRequested || failure is RpcException { StatusCode: StatusCode.DeadlineExceeded };
             var delay = RetryDelay(attempt);
             if (IsRetryable(failure, timedOut) && attempt < MaxAttempts && _ioTimeout - Stopwatch.GetElapsedTime(started) > delay + MinimumAttempt)
@@ -132,6 +149,9 @@ internal sealed partial class EtcdGateway
             throw error;
         }
     }
+
+    private static bool IsExpiredToken(Exception ex) =>
+        ex is RpcException { StatusCode: StatusCode.Unauthenticated } rpc && rpc.Status.Detail.Contains("invalid auth token", StringComparison.Ordinal);
 
     private static bool IsTlsFailure(Exception ex)
     {
@@ -166,6 +186,7 @@ internal sealed partial class EtcdGateway
             StatusCode.PermissionDenied or StatusCode.Unauthenticated => EtcdSessionErrorKind.PermissionDenied,
             StatusCode.ResourceExhausted => EtcdSessionErrorKind.TooLarge,
             StatusCode.InvalidArgument when ex.Message.Contains("too large", StringComparison.OrdinalIgnoreCase) => EtcdSessionErrorKind.TooLarge,
+            StatusCode.InvalidArgument when ex.Message.Contains("authentication failed", StringComparison.OrdinalIgnoreCase) => EtcdSessionErrorKind.PermissionDenied,
             _ => EtcdSessionErrorKind.EtcdError,
         };
         if (IsTlsFailure(ex))
@@ -194,5 +215,9 @@ internal sealed partial class EtcdGateway
         [LoggerMessage(EventId = 2, EventName = "EtcdCallRetrying", Level = LogLevel.Information,
             Message = "etcd {Operation} attempt {Attempt} failed after {ElapsedMilliseconds:0.0} ms ({Reason}); retrying.")]
         public static partial void EtcdCallRetrying(ILogger logger, string operation, int attempt, double elapsedMilliseconds, string reason);
+
+        [LoggerMessage(EventId = 3, EventName = "EtcdAuthTokenRenewed", Level = LogLevel.Information,
+            Message = "etcd rejected the auth token as expired during {Operation}; a new one is requested and the call repeated.")]
+        public static partial void AuthTokenRenewed(ILogger logger, string operation);
     }
 }
