@@ -43,15 +43,16 @@ public sealed class ClusterFailoverTests
         });
     }
 
-    [Test]
-    public async Task MemberFrozen_NothingHangsPastTheDeadline_AndReadsAndWritesGoOn()
+    [TestCase(false, TestName = "FollowerFrozen_NothingHangsPastTheDeadline_AndReadsAndWritesGoOn")]
+    [TestCase(true, TestName = "LeaderFrozen_NothingHangsPastTheDeadline_AndReadsAndWritesGoOn")]
+    public async Task MemberFrozen(bool freezeLeader)
     {
         await using var cluster = await EtcdCluster.StartAsync();
         using var store = TestStore.Create(o => o.IOTimeout = IOTimeout, endpoints: cluster.Endpoints);
         var load = new SessionLoad();
         using var stop = new CancellationTokenSource();
         var leader = await cluster.LeaderAsync();
-        var follower = cluster.Members.First(m => m != leader);
+        var follower = freezeLeader ? leader : cluster.Members.First(m => m != leader);
 
         var running = load.RunAsync(workers: 8, (secret, key, value, ct) => WriteAsync(store, secret, key, value, ct), stop.Token);
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -64,7 +65,7 @@ public sealed class ClusterFailoverTests
             await stop.CancelAsync();
             await running;
 
-            await TestContext.Out.WriteLineAsync($"Follower {follower.Name} frozen at {frozenAt:0.0} s. Writes: {load.Report()}. Reads: {reads.Failed} failed of 30, longest {reads.Longest.TotalMilliseconds:0} ms.");
+            await TestContext.Out.WriteLineAsync($"{(freezeLeader ? "Leader" : "Follower")} {follower.Name} frozen at {frozenAt:0.0} s. Writes: {load.Report()}. Reads: {reads.Failed} failed of 30, longest {reads.Longest.TotalMilliseconds:0} ms.");
             Assert.Multiple(() =>
             {
                 Assert.That(reads.Longest, Is.LessThan(IOTimeout + TimeSpan.FromSeconds(0.5)), "a read never waits past IOTimeout");

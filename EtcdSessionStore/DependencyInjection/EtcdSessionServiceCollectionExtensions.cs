@@ -37,7 +37,7 @@ public static class EtcdSessionServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
             var loggers = sp.GetRequiredService<ILoggerFactory>();
             var provider = sp.GetRequiredService<EtcdClientProvider>();
-            var gateway = new EtcdGateway(provider.Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), provider.RenewAuthToken);
+            var gateway = new EtcdGateway(provider.Pool, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
             var serializers = new SessionSerializerSet(new JsonSessionSerializer(), []);
             return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers);
         });

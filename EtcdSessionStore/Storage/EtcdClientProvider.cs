@@ -1,93 +1,107 @@
+using System.Diagnostics;
 using System.Net.Security;
 using dotnet_etcd;
-using dotnet_etcd.interfaces;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session.Storage;
 
 /// <summary>
-/// Owns the one etcd client (one gRPC channel, thread-safe) that every session shares, or borrows the app's
-/// own through <see cref="EtcdSessionOptions.ClientFactory"/>. The client is made on first use and connects
-/// lazily, so the app starts even while etcd is down.
+/// Owns the etcd clients every session shares (one per member, each one gRPC channel, thread-safe), or
+/// borrows the app's own through <see cref="EtcdSessionOptions.ClientFactory"/>. Clients are made on first
+/// use and connect lazily, so the app starts even while etcd is down.
 /// </summary>
 internal sealed class EtcdClientProvider : IDisposable
 {
-    private readonly Lazy<IEtcdClient> _client;
-    private readonly bool _owned;
-    private readonly EtcdSessionOptions _options;
-    private readonly Lock _renewLock = new();
-    private long _lastRenewal;
+    private readonly Lazy<EtcdEndpointPool> _pool;
 
-    public EtcdClientProvider(IOptions<EtcdSessionOptions> options, IServiceProvider services)
+    public EtcdClientProvider(IOptions<EtcdSessionOptions> options, IServiceProvider services, ILoggerFactory loggers)
     {
-        _options = options.Value;
-        var factory = options.Value.ClientFactory;
-        _owned = factory is null;
-        _client = new Lazy<IEtcdClient>(() => factory is null
-            ? Create(options.Value)
-            : factory(services) ?? throw new InvalidOperationException("EtcdSessionOptions.ClientFactory returned null; it must return the etcd client to use."));
+        var logger = loggers.CreateLogger<EtcdGateway>();
+        _pool = new Lazy<EtcdEndpointPool>(() =>
+        {
+            var o = options.Value;
+            if (o.ClientFactory is { } factory)
+            {
+                var client = factory(services) ?? throw new InvalidOperationException("EtcdSessionOptions.ClientFactory returned null; it must return the etcd client to use.");
+                return EtcdEndpointPool.Single(client, logger);
+            }
+
+            return new EtcdEndpointPool(CreateEndpoints(o), ownsClients: true, EtcdGateway.AttemptTimeoutFor(o.IOTimeout), o.KeyPrefix, logger);
+        });
     }
 
-    public IEtcdClient Client => _client.Value;
-
-    /// <summary>
-    /// Makes the client authenticate again on its next call, when the store owns it and uses a password;
-    /// <see langword="null"/> otherwise. Concurrent callers that all saw the expired token renew it once.
-    /// </summary>
-    public Action? RenewAuthToken => _owned && !string.IsNullOrEmpty(_options.Username) ? Renew : null;
+    public EtcdEndpointPool Pool => _pool.Value;
 
     public void Dispose()
     {
-        if (_owned && _client.IsValueCreated)
+        if (_pool.IsValueCreated)
         {
-            _client.Value.Dispose();
+            _pool.Value.Dispose();
         }
     }
 
-    private void Renew()
-    {
-        lock (_renewLock)
-        {
-            if (System.Diagnostics.Stopwatch.GetElapsedTime(_lastRenewal) < TimeSpan.FromMilliseconds(500))
-            {
-                return;
-            }
-
-            // Same credentials: dotnet-etcd drops its cached token and fetches a new one on the next call.
-            ((EtcdClient)_client.Value).SetCredentials(_options.Username!, _options.Password ?? string.Empty);
-            _lastRenewal = System.Diagnostics.Stopwatch.GetTimestamp();
-        }
-    }
-
-    private static EtcdClient Create(EtcdSessionOptions options)
+    private static List<EtcdEndpoint> CreateEndpoints(EtcdSessionOptions options)
     {
         if (!EtcdEndpoints.TryParse(options.Endpoints, out var uris, out var error))
         {
             throw new InvalidOperationException($"EtcdSession:Endpoints '{options.Endpoints}' is invalid: {error}.");
         }
 
-        var connection = EtcdEndpoints.ToConnectionString(uris);
-        // dotnet-etcd ignores the scheme: TLS is on only when the channel is told so.
-        Action<GrpcChannelOptions> channel = o => o.Credentials = ChannelCredentials.Insecure;
-        if (uris[0].Scheme == Uri.UriSchemeHttps)
+        EtcdTls? tls = null;
+        if (uris[0].Scheme == Uri.UriSchemeHttps && !EtcdTls.TryLoad(options, out tls, out var errors))
         {
-            if (!EtcdTls.TryLoad(options, out var tls, out var errors))
-            {
-                throw new InvalidOperationException(string.Join(' ', errors));
-            }
-
-            channel = o =>
-            {
-                o.Credentials = ChannelCredentials.SecureSsl;
-                tls!.Configure(SslOptionsOf(o));
-            };
+            throw new InvalidOperationException(string.Join(' ', errors));
         }
 
-        return string.IsNullOrEmpty(options.Username)
-            ? new EtcdClient(connection, configureChannelOptions: channel)
-            : new EtcdClient(connection, options.Username, options.Password ?? string.Empty, configureChannelOptions: channel);
+        return [.. uris.Select(uri => CreateEndpoint(EtcdEndpoints.ToConnectionString([uri]), options, tls))];
+    }
+
+    private static EtcdEndpoint CreateEndpoint(string connection, EtcdSessionOptions options, EtcdTls? tls)
+    {
+        // dotnet-etcd ignores the scheme: TLS is on only when the channel is told so.
+        Action<GrpcChannelOptions> channel = tls is null
+            ? o => o.Credentials = ChannelCredentials.Insecure
+            : o =>
+            {
+                o.Credentials = ChannelCredentials.SecureSsl;
+                tls.Configure(SslOptionsOf(o));
+            };
+
+        if (string.IsNullOrEmpty(options.Username))
+        {
+            return new EtcdEndpoint(connection, new EtcdClient(connection, configureChannelOptions: channel), null);
+        }
+
+        var password = options.Password ?? string.Empty;
+        var client = new EtcdClient(connection, options.Username, password, configureChannelOptions: channel);
+        return new EtcdEndpoint(connection, client, RenewOnce(client, options.Username, password));
+    }
+
+    /// <summary>
+    /// Makes the client authenticate again on its next call. Concurrent callers that all saw the expired
+    /// token renew it once.
+    /// </summary>
+    private static Action RenewOnce(EtcdClient client, string username, string password)
+    {
+        var gate = new Lock();
+        var last = 0L;
+        return () =>
+        {
+            lock (gate)
+            {
+                if (last != 0 && Stopwatch.GetElapsedTime(last) < TimeSpan.FromMilliseconds(500))
+                {
+                    return;
+                }
+
+                // Same credentials: dotnet-etcd drops its cached token and fetches a new one on the next call.
+                client.SetCredentials(username, password);
+                last = Stopwatch.GetTimestamp();
+            }
+        };
     }
 
     /// <summary>The TLS options of the channel's socket handler, which dotnet-etcd may have wrapped (authentication).</summary>

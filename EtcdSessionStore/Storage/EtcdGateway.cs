@@ -14,7 +14,7 @@ namespace Etcd.AspNetCore.Session.Storage;
 /// </summary>
 internal sealed partial class EtcdGateway
 {
-    private readonly IEtcdClient _client;
+    private readonly EtcdEndpointPool _endpoints;
     private readonly TimeSpan _ioTimeout;
     private readonly ILogger _logger;
 
@@ -25,22 +25,29 @@ internal sealed partial class EtcdGateway
 
     private readonly TimeSpan _attemptTimeout;
 
-    private readonly Action? _renewAuthToken;
-
-    /// <param name="client">The shared etcd client.</param>
+    /// <param name="endpoints">The etcd members, one client each.</param>
     /// <param name="ioTimeout">The budget of one call, retries included.</param>
     /// <param name="logger">Where failures and retries are logged.</param>
-    /// <param name="renewAuthToken">Makes the client fetch a new auth token; <see langword="null"/> without authentication.</param>
-    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger, Action? renewAuthToken = null)
+    public EtcdGateway(EtcdEndpointPool endpoints, TimeSpan ioTimeout, ILogger logger)
     {
-        _client = client;
-        _renewAuthToken = renewAuthToken;
+        _endpoints = endpoints;
         _ioTimeout = ioTimeout;
         _logger = logger;
-        // A call stuck on a frozen member only ends at its deadline; a quarter of the budget per attempt leaves
-        // room to try the other members. The last attempt gets whatever budget is left.
-        _attemptTimeout = TimeSpan.FromTicks(Math.Max(ioTimeout.Ticks / MaxAttempts, Math.Min(ioTimeout.Ticks, MinimumAttempt.Ticks * 2)));
+        _attemptTimeout = AttemptTimeoutFor(ioTimeout);
     }
+
+    /// <summary>A gateway over one client (tests, or a client the app supplied).</summary>
+    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger)
+        : this(EtcdEndpointPool.Single(client, logger), ioTimeout, logger)
+    {
+    }
+
+    /// <summary>
+    /// The deadline of one attempt. A call stuck on a frozen member only ends at its deadline; a quarter of
+    /// the budget per attempt leaves room to try the other members. The last attempt gets what is left.
+    /// </summary>
+    public static TimeSpan AttemptTimeoutFor(TimeSpan ioTimeout) =>
+        TimeSpan.FromTicks(Math.Max(ioTimeout.Ticks / MaxAttempts, Math.Min(ioTimeout.Ticks, MinimumAttempt.Ticks * 2)));
 
     public TimeSpan IOTimeout => _ioTimeout;
 
@@ -95,8 +102,10 @@ internal sealed partial class EtcdGateway
         budget.CancelAfter(_ioTimeout);
         var started = Stopwatch.GetTimestamp();
         var renewed = false;
+        EtcdEndpoint? failedOn = null;
         for (var attempt = 1; ; attempt++)
         {
+            var endpoint = _endpoints.Pick(avoid: failedOn);
             var remaining = _ioTimeout - Stopwatch.GetElapsedTime(started);
             var attemptTimeout = attempt < MaxAttempts && remaining > _attemptTimeout ? _attemptTimeout : remaining;
             using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(budget.Token);
@@ -104,7 +113,7 @@ internal sealed partial class EtcdGateway
             Exception failure;
             try
             {
-                return await call(_client, request, DateTime.UtcNow + attemptTimeout, attemptCts.Token).ConfigureAwait(false);
+                return await call(endpoint.Client, request, DateTime.UtcNow + attemptTimeout, attemptCts.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
             {
@@ -119,17 +128,24 @@ internal sealed partial class EtcdGateway
             // id, and transactions guarded on what the caller saw (a repeat of one that was applied fails its
             // guard and reads the key back). So a stalled or refused attempt is retried, most likely on another
             // member, until the IOTimeout budget is spent.
-            if (IsExpiredToken(failure) && _renewAuthToken is not null && !renewed)
+            if (IsExpiredToken(failure) && endpoint.RenewAuthToken is { } renew && !renewed)
             {
                 // etcd forgot the token (TTL, restart, leader change with simple tokens); the client does not notice.
                 renewed = true;
-                _renewAuthToken();
+                failedOn = null;
+                renew();
                 Log.AuthTokenRenewed(_logger, operation);
                 continue;
             }
 
             var timedOut = attemptCts.IsCancellationRequested || failure is RpcException { StatusCode: StatusCode.DeadlineExceeded };
             var delay = RetryDelay(attempt);
+            if (IsRetryable(failure, timedOut))
+            {
+                _endpoints.SetAside(endpoint, StatusOf(failure, timedOut));
+                failedOn = endpoint;
+            }
+
             if (IsRetryable(failure, timedOut) && attempt < MaxAttempts && _ioTimeout - Stopwatch.GetElapsedTime(started) > delay + MinimumAttempt)
             {
                 Log.EtcdCallRetrying(_logger, operation, attempt, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusOf(failure, timedOut));
