@@ -69,7 +69,9 @@ public sealed class SessionLoad
             }
             catch (Exception ex)
             {
-                _errors.Add(ex is EtcdSessionException etcd ? $"{etcd.Kind}" : ex.GetType().Name + ": " + ex.Message);
+                _errors.Add(ex is EtcdSessionException { Kind: EtcdSessionErrorKind.Timeout or EtcdSessionErrorKind.Unavailable } etcd
+                    ? $"{etcd.Kind}"
+                    : ex.GetType().Name + ": " + ex.Message);
             }
             finally
             {

@@ -18,8 +18,8 @@ internal sealed partial class EtcdGateway
     private readonly TimeSpan _ioTimeout;
     private readonly ILogger _logger;
 
-    /// <summary>How many attempts one call may make within its IOTimeout.</summary>
-    internal const int MaxAttempts = 4;
+    /// <summary>A stalled attempt may use 1/4 of IOTimeout, so that a stall leaves room for attempts elsewhere.</summary>
+    private const int StalledAttemptsPerBudget = 4;
 
     private static readonly TimeSpan MinimumAttempt = TimeSpan.FromMilliseconds(100);
 
@@ -47,7 +47,7 @@ internal sealed partial class EtcdGateway
     /// the budget per attempt leaves room to try the other members. The last attempt gets what is left.
     /// </summary>
     public static TimeSpan AttemptTimeoutFor(TimeSpan ioTimeout) =>
-        TimeSpan.FromTicks(Math.Max(ioTimeout.Ticks / MaxAttempts, Math.Min(ioTimeout.Ticks, MinimumAttempt.Ticks * 2)));
+        TimeSpan.FromTicks(Math.Max(ioTimeout.Ticks / StalledAttemptsPerBudget, Math.Min(ioTimeout.Ticks, MinimumAttempt.Ticks * 2)));
 
     public TimeSpan IOTimeout => _ioTimeout;
 
@@ -107,7 +107,8 @@ internal sealed partial class EtcdGateway
         {
             var endpoint = _endpoints.Pick(avoid: failedOn);
             var remaining = _ioTimeout - Stopwatch.GetElapsedTime(started);
-            var attemptTimeout = attempt < MaxAttempts && remaining > _attemptTimeout ? _attemptTimeout : remaining;
+            // Every attempt but the last gets a share of the budget; the last gets what is left.
+            var attemptTimeout = remaining - _attemptTimeout > MinimumAttempt ? _attemptTimeout : remaining;
             using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(budget.Token);
             attemptCts.CancelAfter(attemptTimeout);
             Exception failure;
@@ -146,7 +147,7 @@ internal sealed partial class EtcdGateway
                 failedOn = endpoint;
             }
 
-            if (IsRetryable(failure, timedOut) && attempt < MaxAttempts && _ioTimeout - Stopwatch.GetElapsedTime(started) > delay + MinimumAttempt)
+            if (IsRetryable(failure, timedOut) && _ioTimeout - Stopwatch.GetElapsedTime(started) > delay + MinimumAttempt)
             {
                 Log.EtcdCallRetrying(_logger, operation, attempt, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusOf(failure, timedOut));
                 try
@@ -188,8 +189,8 @@ internal sealed partial class EtcdGateway
     private static string StatusOf(Exception failure, bool timedOut) =>
         timedOut ? "attempt deadline" : (failure as RpcException)?.StatusCode.ToString() ?? failure.GetType().Name;
 
-    /// <summary>A short pause before a retry, so a cluster in an election is not hammered: 50, 100, 200 ms.</summary>
-    private static TimeSpan RetryDelay(int attempt) => TimeSpan.FromMilliseconds(50 * (1 << Math.Min(attempt - 1, 4)));
+    /// <summary>A short pause before a retry, so a cluster in an election is not hammered: 50, 100, 200, then 400 ms.</summary>
+    private static TimeSpan RetryDelay(int attempt) => TimeSpan.FromMilliseconds(50 * (1 << Math.Min(attempt - 1, 3)));
 
     private EtcdSessionException Translate(string operation, Exception ex, bool timedOut)
     {
