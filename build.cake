@@ -8,6 +8,7 @@ var target = Argument("target", "Default");
 var configuration = Argument("configuration", "Release");
 var solution = "./EtcdSessionStore.slnx";
 var testResults = MakeAbsolute(Directory("./artifacts/test-results"));
+var soakSeconds = Argument("soak-seconds", 180);
 
 ///////////////////////////////////////////////////////////////////////////////
 // HELPERS
@@ -66,6 +67,16 @@ Task("Test")
         ResultsDirectory = testResults,
         Loggers = new[] { "trx", "console;verbosity=normal" },
     });
+});
+
+Task("Soak")
+    .Description("Mixed session traffic against a shop-like app on a throwaway etcd for --soak-seconds (default 180); fails on any error. Not part of Test.")
+    .IsDependentOn("EnsureEtcd")
+    .Does(() =>
+{
+    DotNetRun("./tools/EtcdSessionStore.Soak/EtcdSessionStore.Soak.csproj",
+        new ProcessArgumentBuilder().Append("--duration").Append(soakSeconds.ToString()),
+        new DotNetRunSettings { Configuration = configuration });
 });
 
 Task("Default")

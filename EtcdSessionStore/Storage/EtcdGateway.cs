@@ -162,7 +162,12 @@ internal sealed partial class EtcdGateway
             }
 
             var error = Translate(operation, failure, timedOut || budget.IsCancellationRequested);
-            Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error.Kind, failure);
+            if (!IsLeaseExists(failure))
+            {
+                // "Lease already exists" is how a grant learns another caller was first: not a failure.
+                Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error.Kind, failure);
+            }
+
             throw error;
         }
     }
