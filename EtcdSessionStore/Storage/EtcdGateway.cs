@@ -189,7 +189,11 @@ internal sealed partial class EtcdGateway
     }
 
     private static bool IsRetryable(Exception failure, bool timedOut) =>
-        timedOut || failure is RpcException { StatusCode: StatusCode.Unavailable };
+        timedOut || failure is RpcException { StatusCode: StatusCode.Unavailable } || IsServerSideTimeout(failure);
+
+    /// <summary>etcd's own deadline ran out (seen on linearizable reads while the leader is unreachable).</summary>
+    private static bool IsServerSideTimeout(Exception ex) =>
+        ex is RpcException { StatusCode: StatusCode.Unknown } rpc && rpc.Status.Detail.Contains("context deadline exceeded", StringComparison.Ordinal);
 
     private static string StatusOf(Exception failure, bool timedOut) =>
         timedOut ? "attempt deadline" : (failure as RpcException)?.StatusCode.ToString() ?? failure.GetType().Name;
@@ -204,6 +208,7 @@ internal sealed partial class EtcdGateway
         {
             _ when timedOut && status is null or StatusCode.Cancelled or StatusCode.DeadlineExceeded => EtcdSessionErrorKind.Timeout,
             StatusCode.DeadlineExceeded => EtcdSessionErrorKind.Timeout,
+            StatusCode.Unknown when IsServerSideTimeout(ex) => EtcdSessionErrorKind.Timeout,
             StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Aborted => EtcdSessionErrorKind.Unavailable,
             StatusCode.PermissionDenied or StatusCode.Unauthenticated => EtcdSessionErrorKind.PermissionDenied,
             StatusCode.ResourceExhausted => EtcdSessionErrorKind.TooLarge,
