@@ -119,12 +119,15 @@ Task("Test")
 });
 
 Task("Soak")
-    .Description("Mixed session traffic against a shop-like app on a throwaway etcd for --soak-seconds (default 180); fails on any error. Not part of Test.")
+    .Description("Mixed session traffic against the demo shop on a throwaway etcd for --soak-seconds (default 180); fails on any error. Not part of Test.")
     .IsDependentOn("EnsureEtcd")
     .Does(() =>
 {
+    // The demo shop is the app under load; the soak tool starts it as a child process on a throwaway etcd.
+    DotNetBuild("./samples/EtcdSessionStore.Demo/EtcdSessionStore.Demo.csproj", new DotNetBuildSettings { Configuration = configuration });
+    var demo = MakeAbsolute(File($"./samples/EtcdSessionStore.Demo/bin/{configuration}/net10.0/EtcdSessionStore.Demo.dll")).FullPath;
     DotNetRun("./tools/EtcdSessionStore.Soak/EtcdSessionStore.Soak.csproj",
-        new ProcessArgumentBuilder().Append("--duration").Append(soakSeconds.ToString()),
+        new ProcessArgumentBuilder().Append("--duration").Append(soakSeconds.ToString()).Append("--app").AppendQuoted(demo),
         new DotNetRunSettings { Configuration = configuration });
 });
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,8 @@ namespace Etcd.AspNetCore.Session.Soak;
 
 /// <summary>
 /// A shop with the demo's HTTP surface: POST /login (user), POST /cart (item), GET /cart, POST /logout,
-/// GET /health, plus GET /stats (the process's memory after a full GC) for the soak report.
+/// GET /health, plus GET /stats (the process's memory after a full GC) for the soak report. Used when no
+/// --app is given; the Cake target soaks the demo itself.
 /// </summary>
 internal static class SoakApp
 {
@@ -18,20 +20,14 @@ internal static class SoakApp
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Services.AddSession();
         builder.Services.AddEtcdSession(o =>
         {
             o.Endpoints = endpoints;
             o.KeyPrefix = $"soak/{Guid.NewGuid():N}/";
         });
+        builder.Services.AddDataProtection();
         var app = builder.Build();
-        app.UseSession();
-        // The store never loads synchronously: load before every endpoint.
-        app.Use(async (context, next) =>
-        {
-            await context.Session.LoadAsync(context.RequestAborted);
-            await next(context);
-        });
+        app.UseEtcdSession();
 
         app.MapPost("/login", async (HttpContext context) =>
         {

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace Etcd.AspNetCore.Session.Soak;
 
 /// <summary>Command line of the soak tool.</summary>
-internal sealed record SoakOptions(bool Serve, int Port, string? Endpoints, TimeSpan Duration, int Users, TimeSpan ReportEvery)
+internal sealed record SoakOptions(bool Serve, int Port, string? Endpoints, TimeSpan Duration, int Users, TimeSpan ReportEvery, string? App)
 {
     public static SoakOptions Parse(string[] args)
     {
@@ -23,7 +23,8 @@ internal sealed record SoakOptions(bool Serve, int Port, string? Endpoints, Time
             Endpoints: Value("--endpoints"),
             Duration: TimeSpan.FromSeconds(Int("--duration", 180)),
             Users: Int("--users", 16),
-            ReportEvery: TimeSpan.FromSeconds(Int("--report-every", 15)));
+            ReportEvery: TimeSpan.FromSeconds(Int("--report-every", 15)),
+            App: Value("--app"));
     }
 
     public static int FreePort()

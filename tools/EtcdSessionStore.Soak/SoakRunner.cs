@@ -18,10 +18,13 @@ internal sealed class SoakRunner
     private long _errors;
     private readonly List<string> _errorSamples = [];
 
-    public SoakRunner(Uri app, SoakOptions options)
+    private readonly int _appProcessId;
+
+    public SoakRunner(Uri app, SoakOptions options, int appProcessId)
     {
         _app = app;
         _options = options;
+        _appProcessId = appProcessId;
     }
 
     public async Task<SoakReport> RunAsync()
@@ -31,27 +34,42 @@ internal sealed class SoakRunner
         await RunUsersAsync(TimeSpan.FromSeconds(5), null); // warm-up, not counted
         Interlocked.Exchange(ref _requests, 0);
         Interlocked.Exchange(ref _errors, 0);
-        var startMemory = await stats.GetFromJsonAsync<Memory>("/stats");
+        var startMemory = await MemoryAsync(stats);
         var intervals = new List<string>();
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource(_options.Duration);
         var users = RunUsersAsync(_options.Duration, stop.Token);
         long last = 0;
+        var lastTime = TimeSpan.Zero;
         while (!users.IsCompleted)
         {
             await Task.WhenAny(users, Task.Delay(_options.ReportEvery));
             var now = Interlocked.Read(ref _requests);
-            var memory = await stats.GetFromJsonAsync<Memory>("/stats");
+            var memory = await MemoryAsync(stats);
             var line = string.Create(CultureInfo.InvariantCulture,
-                $"{clock.Elapsed.TotalSeconds,6:0} s  {(now - last) / _options.ReportEvery.TotalSeconds,7:0} req/s  errors {Interlocked.Read(ref _errors)}  heap {memory!.HeapBytes / 1048576.0:0.0} MiB  working set {memory.WorkingSetBytes / 1048576.0:0.0} MiB");
+                $"{clock.Elapsed.TotalSeconds,6:0} s  {(now - last) / Math.Max(0.001, (clock.Elapsed - lastTime).TotalSeconds),7:0} req/s  errors {Interlocked.Read(ref _errors)}  heap {memory.HeapText}  working set {memory.WorkingSetBytes / 1048576.0:0.0} MiB");
             Console.WriteLine(line);
             intervals.Add(line);
             last = now;
+            lastTime = clock.Elapsed;
         }
 
         await users;
-        var endMemory = await stats.GetFromJsonAsync<Memory>("/stats");
-        return new SoakReport(_options, clock.Elapsed, Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), startMemory!, endMemory!, intervals, _errorSamples);
+        var endMemory = await MemoryAsync(stats);
+        return new SoakReport(_options, clock.Elapsed, Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), startMemory, endMemory, intervals, _errorSamples);
+    }
+
+    /// <summary>The built-in app reports its GC heap after a full GC; for another app (the demo) only its resident set is known.</summary>
+    private async Task<Memory> MemoryAsync(HttpClient stats)
+    {
+        if (_options.App is null)
+        {
+            return (await stats.GetFromJsonAsync<Memory>("/stats"))!;
+        }
+
+        var rss = File.ReadLines($"/proc/{_appProcessId}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var kib = long.Parse(rss["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        return new Memory(-1, kib * 1024);
     }
 
     private async Task WaitForHealthAsync()
@@ -163,7 +181,10 @@ internal sealed class SoakRunner
     }
 }
 
-internal sealed record Memory(long HeapBytes, long WorkingSetBytes);
+internal sealed record Memory(long HeapBytes, long WorkingSetBytes)
+{
+    public string HeapText => HeapBytes < 0 ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{HeapBytes / 1048576.0:0.0} MiB");
+}
 
 internal sealed record SoakReport(SoakOptions Options, TimeSpan Elapsed, long Requests, long Errors, Memory Start, Memory End,
     IReadOnlyList<string> Intervals, IReadOnlyList<string> ErrorSamples)
@@ -172,7 +193,7 @@ internal sealed record SoakReport(SoakOptions Options, TimeSpan Elapsed, long Re
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Soak: {Options.Users} users for {Elapsed.TotalSeconds:0} s: {Requests} requests ({Requests / Elapsed.TotalSeconds:0} req/s), {Errors} errors.");
-        text.AppendLine(CultureInfo.InvariantCulture, $"App memory after a full GC: heap {Start.HeapBytes / 1048576.0:0.0} -> {End.HeapBytes / 1048576.0:0.0} MiB, working set {Start.WorkingSetBytes / 1048576.0:0.0} -> {End.WorkingSetBytes / 1048576.0:0.0} MiB.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"App memory: GC heap {Start.HeapText} -> {End.HeapText}, working set {Start.WorkingSetBytes / 1048576.0:0.0} -> {End.WorkingSetBytes / 1048576.0:0.0} MiB.");
         foreach (var sample in ErrorSamples)
         {
             text.AppendLine("  error: " + sample);
