@@ -121,7 +121,7 @@ public sealed class SessionTestServer : IAsyncDisposable
         var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
         var loggers = sp.GetRequiredService<ILoggerFactory>();
         var gateway = new EtcdGateway(client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
-        return new SessionBackend(options, gateway, new SessionSerializerSet(new JsonSessionSerializer(), []), TimeProvider.System, loggers);
+        return new SessionBackend(options, gateway, sp.GetRequiredService<SessionSerializerResolver>().Resolve(options), TimeProvider.System, loggers);
     }
 
     private static async Task HandleAsync(HttpContext context, Hooks hooks)

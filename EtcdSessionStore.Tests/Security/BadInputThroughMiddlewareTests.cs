@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using Etcd.AspNetCore.Session.Storage;
@@ -91,6 +92,46 @@ public sealed class BadInputThroughMiddlewareTests
             Assert.That(write.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That((await EtcdFixture.Client.GetAsync(key)).Kvs[0].Value.ToStringUtf8(), Is.EqualTo(stored), "the unreadable value is left alone");
             Assert.That(await browser.GetStringAsync("/get?key=cart"), Is.EqualTo("new"));
+        });
+    }
+
+    private static IEnumerable<TestCaseData> HostilePayloads()
+    {
+        // The "billion laughs": nine levels of nine aliases each, a billion strings if a parser expanded them.
+        var bomb = new StringBuilder("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (var level = 'b'; level <= 'i'; level++)
+        {
+            var previous = (char)(level - 1);
+            bomb.Append(CultureInfo.InvariantCulture, $"{level}: &{level} [{string.Join(',', Enumerable.Repeat($"*{previous}", 9))}]\n");
+        }
+
+        yield return new TestCaseData("YAML", bomb.ToString()).SetName("YamlAliasBomb_ThroughTheMiddleware_GivesAFreshSessionAtOnce");
+        yield return new TestCaseData("YAML", new string('[', 50_000) + new string(']', 50_000)).SetName("DeeplyNestedYaml_ThroughTheMiddleware_GivesAFreshSession");
+        yield return new TestCaseData("JSON", "{\"cart\":" + new string('[', 50_000) + new string(']', 50_000) + "}").SetName("DeeplyNestedJson_ThroughTheMiddleware_GivesAFreshSession");
+    }
+
+    [TestCaseSource(nameof(HostilePayloads))]
+    public async Task HostileStoredPayload(string serializer, string payload)
+    {
+        await using var server = await SessionTestServer.StartAsync(o => o.Serializer = serializer);
+        var neighbour = server.NewBrowser();
+        (await neighbour.PostAsync("/set?key=cart&value=intact")).Dispose();
+        var secret = SessionKeys.NewSecret();
+        var header = $"{{\"v\":1,\"id\":\"x\",\"created\":1,\"idle\":1200,\"abs\":null,\"ser\":\"{serializer}\"}}\n";
+        await EtcdFixture.Client.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(server.StorageKeyOf(secret)), Value = ByteString.CopyFromUtf8(header + payload) });
+        var browser = server.NewBrowser();
+        browser.SetSessionCookie(server.ProtectedCookieFor(secret));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var read = await browser.GetAsync("/get?key=cart");
+        var elapsed = watch.Elapsed;
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(read.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await read.Content.ReadAsStringAsync(), Is.Empty);
+            Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "rejected, not expanded");
+            Assert.That(await neighbour.GetStringAsync("/get?key=cart"), Is.EqualTo("intact"));
         });
     }
 
