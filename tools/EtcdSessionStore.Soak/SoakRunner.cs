@@ -44,6 +44,11 @@ internal sealed class SoakRunner
         while (!users.IsCompleted)
         {
             await Task.WhenAny(users, Task.Delay(_options.ReportEvery));
+            if (users.IsCompleted && clock.Elapsed - lastTime < _options.ReportEvery / 2)
+            {
+                break; // a last sliver of an interval says nothing
+            }
+
             var now = Interlocked.Read(ref _requests);
             var memory = await MemoryAsync(stats);
             var line = string.Create(CultureInfo.InvariantCulture,
