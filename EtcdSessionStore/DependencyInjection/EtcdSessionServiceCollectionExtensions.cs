@@ -46,6 +46,7 @@ public static class EtcdSessionServiceCollectionExtensions
         });
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
         services.TryAddSingleton(sp => new EtcdSessionDirectory(sp.GetRequiredService<SessionBackend>()));
+        services.TryAddSingleton(sp => new EtcdSessionEvents(sp.GetRequiredService<SessionBackend>(), sp.GetRequiredService<ILogger<EtcdSessionEvents>>()));
         services.RemoveAll<ISessionStore>();
         services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());
         return services;

@@ -28,16 +28,6 @@ internal sealed partial class EtcdGateway
         _metrics = metrics;
     }
 
-    /// <summary>The raw client, for the one long-lived call that takes no deadline: the session watch.</summary>
-    internal IEtcdClient Client => _client;
-
-    /// <summary>The cluster status of the member that answers (db size, leader, revision).</summary>
-    public Task<StatusResponse> StatusAsync(CancellationToken cancellationToken) =>
-        CallAsync("Status", new StatusRequest(), static (c, r, deadline, ct) => c.StatusAsync(r, null, deadline, ct), cancellationToken);
-
-    /// <summary>Every lease the cluster holds.</summary>
-    public Task<LeaseLeasesResponse> LeasesAsync(CancellationToken cancellationToken) =>
-        CallAsync("LeaseLeases", new LeaseLeasesRequest(), static (c, r, deadline, ct) => c.LeaseLeasesAsync(r, null, deadline, ct), cancellationToken);
 
     public TimeSpan IOTimeout => _ioTimeout;
 
@@ -97,6 +87,13 @@ internal sealed partial class EtcdGateway
             var response = await CallOnceAsync(operation, request, call, cancellationToken).ConfigureAwait(false);
             _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
             return response;
+        }
+        catch (EtcdSessionException ex) when (IsLeaseExists(ex.InnerException))
+        {
+            // Another instance granted the same expiry lease first: the outcome the caller wanted, not a failure.
+            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
+            activity?.SetTag("etcd.lease.already_granted", true);
+            throw;
         }
         catch (EtcdSessionException ex)
         {
