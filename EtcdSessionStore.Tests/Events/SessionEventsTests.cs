@@ -110,6 +110,29 @@ public sealed class SessionEventsTests
         Assert.That(next.Single().SessionId, Is.EqualTo(session.Id));
     }
 
+    [Test]
+    public async Task AfterEtcdRestarts_TheWatchResumes_AndReportsLaterChanges()
+    {
+        await using var member = await EtcdMember.StartSingleAsync("events-restart");
+        using var app = TestStore.Create(endpoints: member.ClientUrl);
+        using var watcher = TestStore.Create(o => o.KeyPrefix = app.Prefix, endpoints: member.ClientUrl);
+        using var raw = new EtcdClient(member.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        var from = (await raw.GetAsync("any")).Header.Revision + 1;
+        await using var events = await EventCollector.StartAsync(watcher, cts.Token, from);
+        await Users.SessionsByUserTests.StoredSessionAsync(app);
+        Assert.That((await events.TakeAsync(1, cts.Token)).Single().Kind, Is.EqualTo(EtcdSessionEventKind.Created));
+
+        await member.KillAsync();
+        await member.StartAsync();
+        var afterSession = app.NewSession();
+        afterSession.SetString("after", "restart");
+        await afterSession.CommitAsync();
+
+        var seen = await events.TakeAsync(1, cts.Token);
+        Assert.That(seen.Single().SessionId, Is.EqualTo(afterSession.Id));
+    }
+
     /// <summary>Enumerates a watch in the background, from a revision fixed before the test writes anything.</summary>
     private sealed class EventCollector : IAsyncDisposable
     {
