@@ -184,6 +184,22 @@ public sealed class SessionsByUserTests
     }
 
     [Test]
+    public async Task ARequestStillRunningWhenItsSessionIsRevoked_CannotBringItOrItsEntryBack()
+    {
+        using var store = TestStore.Create();
+        var directory = store.Services.GetRequiredService<EtcdSessionDirectory>();
+        var session = await SignedInSessionAsync(store, "alice", "phone");
+        var running = await store.OpenAsync(session.SessionKey);
+
+        await directory.RevokeAllAsync("alice");
+        running.SetString("cart", "pears");
+        await running.CommitAsync();
+
+        Assert.That(await GetAsync(store.StorageKeyOf(session.SessionKey)), Is.Null);
+        Assert.That(await RangeAsync(UserSessionIndex.UserPrefix(store.Prefix, "alice")), Is.Empty);
+    }
+
+    [Test]
     public async Task RevokeAsync_FollowsASessionThatRotatedAfterItWasListed()
     {
         using var store = TestStore.Create();
