@@ -1,6 +1,5 @@
 using Etcd.AspNetCore.Session.DependencyInjection;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
 
@@ -89,20 +88,6 @@ public sealed class SessionHeaderTests
 
         Assert.That(result.Failed, Is.True);
         Assert.That(result.FailureMessage, Does.Contain($"EtcdSession:SessionIdHeaderName '{name}' is invalid"));
-    }
-
-    [Test]
-    public async Task SigningIn_BindsTheSessionToTheUser_SoItIsListed()
-    {
-        await using var server = await SessionTestServer.StartAsync();
-        var browser = server.NewBrowser();
-        await browser.PostAsync("/set?key=cart&value=apples");
-
-        await browser.PostAsync("/signin?user=alice");
-
-        var sessions = await server.Services.GetRequiredService<EtcdSessionDirectory>().ListAsync("alice");
-        Assert.That(sessions, Has.Count.EqualTo(1));
-        Assert.That(await server.Services.GetRequiredService<EtcdSessionDirectory>().ListAsync("bob"), Is.Empty);
     }
 
     private static Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string path, string token)

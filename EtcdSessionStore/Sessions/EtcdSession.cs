@@ -61,8 +61,8 @@ internal sealed partial class EtcdSession : ISession
     /// <summary>The session exists in etcd (as this request last saw it).</summary>
     internal bool IsStored => _stored is not null;
 
-    /// <summary>The request changed the session and has not committed yet.</summary>
-    internal bool HasChanges => _changes.Any;
+    /// <summary>The request changed the session (or bound it to a user) and has not committed yet.</summary>
+    internal bool HasChanges => _changes.Any || _bindingPending;
 
     /// <summary><see cref="DestroyAsync"/> ran during this request.</summary>
     internal bool WasDestroyed { get; private set; }
