@@ -18,6 +18,7 @@ internal static class ActiveSessions
     /// </summary>
     public static async Task EndSignInWithoutSessionAsync(HttpContext context, RequestDelegate next)
     {
+        // [end-sign-in-without-session]
         if (context.User.Identity is { IsAuthenticated: true, Name: { } user }
             && context.Session.IsAvailable
             && context.Session.GetInfo().UserName != user)
@@ -25,6 +26,7 @@ internal static class ActiveSessions
             await context.SignOutAsync();
             context.User = new ClaimsPrincipal(new ClaimsIdentity());
         }
+        // [/end-sign-in-without-session]
 
         await next(context);
     }
@@ -62,6 +64,7 @@ internal static class ActiveSessions
         });
 
         // Sign out everywhere: every other session of the user, then this one.
+        // [revoke-all]
         app.MapPost("/sessions/revoke-all", async (HttpContext context, EtcdSessionDirectory directory) =>
         {
             var form = await ShopApp.FormOf(context.Request);
@@ -74,6 +77,7 @@ internal static class ActiveSessions
             await context.SignOutAsync();
             return ShopApp.Done(form, new { revoked = revoked + 1 });
         });
+        // [/revoke-all]
     }
 
     private static string? UserOf(HttpContext context) =>
