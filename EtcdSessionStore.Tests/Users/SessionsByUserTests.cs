@@ -226,6 +226,34 @@ public sealed class SessionsByUserTests
         Assert.That(ex!.Message, Does.Contain("256"));
     }
 
+    [Test]
+    public async Task TheLongestUserNameAndLargestMetadata_StillMakeAReadableSession_EvenWhenEveryCharacterIsEscaped()
+    {
+        using var store = TestStore.Create();
+        var session = store.NewSession();
+        var user = new string('<', UserSessionIndex.MaxUserNameLength);
+        var metadata = new Dictionary<string, string> { ["ua"] = new string('"', 160) }; // 4 + 160 * 6 bytes as stored
+
+        await session.RegenerateIdAsync(user, metadata);
+        await session.CommitAsync();
+
+        var reopened = await store.OpenAsync(session.SessionKey);
+        Assert.That(reopened.UserName, Is.EqualTo(user));
+        Assert.That((await store.Services.GetRequiredService<EtcdSessionDirectory>().ListAsync(user)).Single().Metadata["ua"], Is.EqualTo(metadata["ua"]));
+    }
+
+    [Test]
+    public void MetadataOverTheLimitAsStored_IsRefusedBeforeAnythingIsWritten()
+    {
+        using var store = TestStore.Create();
+        var session = store.NewSession();
+        var metadata = new Dictionary<string, string> { ["ua"] = new string('<', 200) }; // 200 characters, 1200 bytes escaped
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(() => session.RegenerateIdAsync("alice", metadata));
+
+        Assert.That(ex!.Message, Does.Contain("as stored").And.Contain("1024"));
+    }
+
     private sealed record EtcdSessionHandle(string Secret, string Id);
 
     internal static async Task<string> StoredSessionAsync(TestStore store)

@@ -95,10 +95,11 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
         await _inner.SignOutAsync(context, scheme, properties).ConfigureAwait(false);
     }
 
-    // What a user sees in a list of their sessions to tell them apart; bounded well under the metadata limit.
+    // What a user sees in a list of their sessions to tell them apart. 128 characters stay under the metadata
+    // limit even if every one is JSON-escaped (6 bytes each).
     private static Dictionary<string, string>? MetadataOf(HttpContext context) =>
         context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent
-            ? new Dictionary<string, string>(StringComparer.Ordinal) { ["userAgent"] = agent.Length > 256 ? agent[..256] : agent }
+            ? new Dictionary<string, string>(StringComparer.Ordinal) { ["userAgent"] = agent.Length > 128 ? agent[..128] : agent }
             : null;
 
     private static Sessions.EtcdSession? SessionOf(HttpContext context) =>

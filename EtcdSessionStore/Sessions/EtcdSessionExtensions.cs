@@ -28,7 +28,7 @@ public static class EtcdSessionExtensions
     /// Moves the session to a new secret key and binds it to <paramref name="userName"/> in the same etcd
     /// transaction (call it on sign-in). The session then appears in <see cref="EtcdSessionDirectory"/>
     /// for that user until it expires or is destroyed. <paramref name="metadata"/> (e.g. a user agent, at
-    /// most 1 KiB) is listed with it: never put secrets there.
+    /// most 1 KiB as stored, JSON-escaped) is listed with it: never put secrets there.
     /// </summary>
     /// <returns>The new secret session key.</returns>
     /// <exception cref="ArgumentException">The user name is empty or longer than 256 characters, or the metadata is too large.</exception>

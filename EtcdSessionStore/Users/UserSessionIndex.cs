@@ -21,7 +21,10 @@ internal static class UserSessionIndex
     /// <summary>The longest user name a session can be bound to, in characters.</summary>
     public const int MaxUserNameLength = 256;
 
-    /// <summary>The largest metadata a session can carry, in UTF-8 bytes of names and values together.</summary>
+    /// <summary>
+    /// The largest metadata a session can carry: names and values together, in bytes as stored (UTF-8, JSON
+    /// escaped). With the longest user name this keeps the session header under its 4 KiB limit.
+    /// </summary>
     public const int MaxMetadataBytes = 1024;
 
     private const int FormatRevision = 1;
@@ -62,10 +65,10 @@ internal static class UserSessionIndex
             throw new ArgumentException($"The user name is {user.Length} characters; the limit is {MaxUserNameLength}.", nameof(user));
         }
 
-        var bytes = metadata?.Sum(p => Encoding.UTF8.GetByteCount(p.Key) + Encoding.UTF8.GetByteCount(p.Value ?? string.Empty)) ?? 0;
+        var bytes = metadata?.Sum(p => StoredBytes(p.Key) + StoredBytes(p.Value ?? string.Empty)) ?? 0;
         if (bytes > MaxMetadataBytes)
         {
-            throw new ArgumentException($"The session metadata is {bytes} bytes in UTF-8; the limit is {MaxMetadataBytes}.", nameof(metadata));
+            throw new ArgumentException($"The session metadata is {bytes} bytes as stored (UTF-8, JSON-escaped); the limit is {MaxMetadataBytes}.", nameof(metadata));
         }
     }
 
@@ -137,6 +140,8 @@ internal static class UserSessionIndex
             return null;
         }
     }
+
+    private static int StoredBytes(string text) => JsonEncodedText.Encode(text).EncodedUtf8Bytes.Length;
 
     private static string Hash(string user)
     {
