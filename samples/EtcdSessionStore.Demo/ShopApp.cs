@@ -29,6 +29,8 @@ public static class ShopApp
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(o => o.Cookie.Name = ".Shop.Auth");
         // [/quick-start-services]
+        builder.Services.AddHealthChecks().AddEtcdSession();
+        builder.Services.AddHostedService<SessionEventLog>();
 
         var app = builder.Build();
 
@@ -50,6 +52,8 @@ public static class ShopApp
             Html(ShopPages.Session(context.Session.GetInfo(), context.Request.Host.ToString(), Environment.ProcessId)));
 
         ActiveSessions.Map(app);
+
+        app.MapHealthChecks("/health/etcd"); // etcd reachability and latency: Healthy, Degraded or Unhealthy
 
         app.MapGet("/health", () => Results.Text("ok"));
 
