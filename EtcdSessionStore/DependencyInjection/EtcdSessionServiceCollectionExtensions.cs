@@ -45,6 +45,8 @@ public static class EtcdSessionServiceCollectionExtensions
     {
         services.AddOptions<EtcdSessionOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EtcdSessionOptions>, EtcdSessionOptionsValidator>());
+        services.TryAddSingleton<SessionSerializerResolver>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EtcdSessionOptions>, SessionSerializerValidator>());
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<EtcdClientProvider>();
@@ -56,7 +58,7 @@ public static class EtcdSessionServiceCollectionExtensions
             var loggers = sp.GetRequiredService<ILoggerFactory>();
             var metrics = sp.GetRequiredService<SessionMetrics>();
             var gateway = new EtcdGateway(sp.GetRequiredService<EtcdClientProvider>().Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), metrics);
-            var serializers = new SessionSerializerSet(new JsonSessionSerializer(), []);
+            var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
             return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers, metrics);
         });
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
