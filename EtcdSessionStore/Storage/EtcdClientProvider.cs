@@ -29,7 +29,8 @@ internal sealed class EtcdClientProvider : IDisposable
                 return EtcdEndpointPool.Single(client, logger);
             }
 
-            return new EtcdEndpointPool(CreateEndpoints(o), ownsClients: true, EtcdGateway.AttemptTimeoutFor(o.IOTimeout), o.KeyPrefix, logger);
+            var (endpoints, watchClient) = CreateEndpoints(o);
+            return new EtcdEndpointPool(endpoints, watchClient, ownsClients: true, EtcdGateway.AttemptTimeoutFor(o.IOTimeout), o.KeyPrefix, logger);
         });
     }
 
@@ -43,7 +44,8 @@ internal sealed class EtcdClientProvider : IDisposable
         }
     }
 
-    private static List<EtcdEndpoint> CreateEndpoints(EtcdSessionOptions options)
+    /// <summary>One client per member, and one over all members for watches (the only one when there is one member).</summary>
+    private static (List<EtcdEndpoint> Endpoints, dotnet_etcd.interfaces.IEtcdClient WatchClient) CreateEndpoints(EtcdSessionOptions options)
     {
         if (!EtcdEndpoints.TryParse(options.Endpoints, out var uris, out var error))
         {
@@ -56,7 +58,9 @@ internal sealed class EtcdClientProvider : IDisposable
             throw new InvalidOperationException(string.Join(' ', errors));
         }
 
-        return [.. uris.Select(uri => CreateEndpoint(EtcdEndpoints.ToConnectionString([uri]), options, tls))];
+        List<EtcdEndpoint> endpoints = [.. uris.Select(uri => CreateEndpoint(EtcdEndpoints.ToConnectionString([uri]), options, tls))];
+        var watchClient = endpoints.Count == 1 ? endpoints[0].Client : CreateEndpoint(EtcdEndpoints.ToConnectionString(uris), options, tls).Client;
+        return (endpoints, watchClient);
     }
 
     private static EtcdEndpoint CreateEndpoint(string connection, EtcdSessionOptions options, EtcdTls? tls)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using dotnet_etcd.interfaces;
+using Etcd.AspNetCore.Session.Diagnostics;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
@@ -17,6 +18,7 @@ internal sealed partial class EtcdGateway
     private readonly EtcdEndpointPool _endpoints;
     private readonly TimeSpan _ioTimeout;
     private readonly ILogger _logger;
+    private readonly SessionMetrics? _metrics;
 
     /// <summary>A stalled attempt may use 1/4 of IOTimeout, so that a stall leaves room for attempts elsewhere.</summary>
     private const int StalledAttemptsPerBudget = 4;
@@ -28,17 +30,19 @@ internal sealed partial class EtcdGateway
     /// <param name="endpoints">The etcd members, one client each.</param>
     /// <param name="ioTimeout">The budget of one call, retries included.</param>
     /// <param name="logger">Where failures and retries are logged.</param>
-    public EtcdGateway(EtcdEndpointPool endpoints, TimeSpan ioTimeout, ILogger logger)
+    /// <param name="metrics">Where call durations and failures are counted, if anywhere.</param>
+    public EtcdGateway(EtcdEndpointPool endpoints, TimeSpan ioTimeout, ILogger logger, SessionMetrics? metrics = null)
     {
         _endpoints = endpoints;
         _ioTimeout = ioTimeout;
         _logger = logger;
+        _metrics = metrics;
         _attemptTimeout = AttemptTimeoutFor(ioTimeout);
     }
 
     /// <summary>A gateway over one client (tests, or a client the app supplied).</summary>
-    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger)
-        : this(EtcdEndpointPool.Single(client, logger), ioTimeout, logger)
+    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger, SessionMetrics? metrics = null)
+        : this(EtcdEndpointPool.Single(client, logger), ioTimeout, logger, metrics)
     {
     }
 
@@ -91,7 +95,46 @@ internal sealed partial class EtcdGateway
     private static bool IsLeaseExists(Exception? ex) =>
         ex is RpcException rpc && rpc.Status.Detail.Contains("lease already exists", StringComparison.Ordinal);
 
+    // Every call is one client span and one duration measurement (see docs/observability.md).
     private async Task<TResponse> CallAsync<TRequest, TResponse>(
+        string operation,
+        TRequest request,
+        Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,
+        CancellationToken cancellationToken)
+    {
+        using var activity = EtcdSessionInstrumentation.ActivitySource.StartActivity("etcd " + operation, ActivityKind.Client);
+        activity?.SetTag("db.system.name", "etcd");
+        activity?.SetTag("db.operation.name", operation);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var response = await CallOnceAsync(operation, request, call, cancellationToken).ConfigureAwait(false);
+            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
+            return response;
+        }
+        catch (EtcdSessionException ex) when (IsLeaseExists(ex.InnerException))
+        {
+            // Another instance granted the same expiry lease first: the outcome the caller wanted, not a failure.
+            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
+            activity?.SetTag("etcd.lease.already_granted", true);
+            throw;
+        }
+        catch (EtcdSessionException ex)
+        {
+            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), ex.Kind);
+            _metrics?.Failed(ex.Kind);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity?.SetTag("error.type", SessionMetrics.KindName(ex.Kind));
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, "cancelled by the caller");
+            throw;
+        }
+    }
+
+    private async Task<TResponse> CallOnceAsync<TRequest, TResponse>(
         string operation,
         TRequest request,
         Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,
