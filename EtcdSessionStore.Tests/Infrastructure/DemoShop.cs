@@ -1,3 +1,4 @@
+using System.Net;
 using EtcdSessionStore.Demo;
 using Microsoft.AspNetCore.Builder;
 
@@ -21,19 +22,34 @@ public sealed class DemoShop : IAsyncDisposable
     public string Url { get; }
 
     /// <summary>Starts an instance. Start instances one after the other: the first creates the shared key, the rest read it.</summary>
-    public static async Task<DemoShop> StartAsync(string keyPrefix, params string[] extraArgs)
+    public static async Task<DemoShop> StartAsync(string prefix, params string[] extraArgs)
     {
         var app = ShopApp.Build(
         [
             "--urls", "http://127.0.0.1:0",
             "--EtcdSession:Endpoints", EtcdFixture.Endpoints,
-            "--EtcdSession:KeyPrefix", keyPrefix,
+            "--EtcdSession:KeyPrefix", prefix,
             "--Logging:LogLevel:Default", "Warning",
             .. extraArgs,
         ]);
         await app.StartAsync();
         return new DemoShop(app, app.Urls.Single().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
     }
+
+    /// <summary>A browser: its own cookie jar, no automatic redirects.</summary>
+    public static HttpClient Browser(string? userAgent = null)
+    {
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        if (userAgent is not null)
+        {
+            client.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
+        }
+
+        return client;
+    }
+
+    public static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)));
 
     public async ValueTask DisposeAsync()
     {

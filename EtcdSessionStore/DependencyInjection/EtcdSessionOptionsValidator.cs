@@ -9,6 +9,13 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
 {
     private const string Section = EtcdSessionDefaults.ConfigurationSection;
 
+    private static bool IsHeaderToken(string name) =>
+        name.Length is > 0 and <= 128
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal))
+        && !name.Equals("Cookie", StringComparison.OrdinalIgnoreCase)
+        && !name.Equals("Set-Cookie", StringComparison.OrdinalIgnoreCase)
+        && !name.Equals("Authorization", StringComparison.OrdinalIgnoreCase);
+
     public ValidateOptionsResult Validate(string? name, EtcdSessionOptions options)
     {
         var failures = new List<string>();
@@ -57,6 +64,8 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:Password is set but {Section}:Username is empty: give both or neither.");
         }
 
+        ValidateTls(options, failures);
+
         if (string.IsNullOrWhiteSpace(options.Cookie?.Name))
         {
             failures.Add($"{Section}:Cookie:Name '{options.Cookie?.Name}' is invalid: the session cookie needs a non-empty name, e.g. '{EtcdSessionDefaults.CookieName}'.");
@@ -72,6 +81,33 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:UnavailableBehavior '{options.UnavailableBehavior}' is invalid: it must be FailRequest or ContinueWithoutSession.");
         }
 
+        if (options.SessionIdHeaderName is { } header && !IsHeaderToken(header))
+        {
+            failures.Add($"{Section}:SessionIdHeaderName '{header}' is invalid: it must be empty (cookie only) or an HTTP header name (letters, digits and !#$%&'*+-.^_`|~), other than Cookie, Set-Cookie or Authorization, e.g. 'X-Session-Token'.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateTls(EtcdSessionOptions options, List<string> failures)
+    {
+        var tlsConfigured = !string.IsNullOrEmpty(options.TlsCaCertificateFile)
+            || !string.IsNullOrEmpty(options.TlsClientCertificateFile) || !string.IsNullOrEmpty(options.TlsClientKeyFile);
+        if (!tlsConfigured || options.ClientFactory is not null)
+        {
+            return;
+        }
+
+        if (EtcdEndpoints.TryParse(options.Endpoints, out var uris, out _) && uris[0].Scheme != Uri.UriSchemeHttps)
+        {
+            failures.Add($"{Section}:Endpoints '{options.Endpoints}' are http:// but TLS files are configured: use https:// endpoints, or remove the Tls* settings.");
+        }
+
+        if (!EtcdTls.TryLoad(options, out var tls, out var errors))
+        {
+            failures.AddRange(errors);
+        }
+
+        tls?.ClientCertificate?.Dispose();
     }
 }
