@@ -9,7 +9,7 @@ public sealed class DemoHealthCheckTests
     public async Task TheDemosEtcdHealthCheck_ReportsHealthy()
     {
         await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(ActiveSessionsTests)));
-        using var client = Browser();
+        using var client = NewBrowser();
 
         var body = await client.GetStringAsync(shop.Url + "/health/etcd");
 

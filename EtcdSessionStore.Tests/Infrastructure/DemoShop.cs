@@ -37,7 +37,7 @@ public sealed class DemoShop : IAsyncDisposable
     }
 
     /// <summary>A browser: its own cookie jar, no automatic redirects.</summary>
-    public static HttpClient Browser(string? userAgent = null)
+    public static HttpClient NewBrowser(string? userAgent = null)
     {
         var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
         if (userAgent is not null)
