@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Etcd.AspNetCore.Session.BenchApp;
+
+/// <summary>
+/// The app under test, the same for every side: <c>GET /seed</c> creates a session, <c>GET /read</c> reads two
+/// session values, <c>POST /write</c> changes one. The session is loaded asynchronously before the endpoint
+/// runs (the documented practice for the stock session; the etcd store never loads synchronously).
+/// </summary>
+internal static class BenchServer
+{
+    public const string UserKey = "user";
+    public const string CountKey = "count";
+    public const string ProfileKey = "profile";
+
+    public static async Task<int> RunAsync(BenchArguments args)
+    {
+        var mode = args.String("mode", "etcd");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{args.Int("port", 5080)}");
+        builder.Services.AddSession(); // cookie handling and the stock store; AddEtcdSession replaces the store
+        switch (mode)
+        {
+            case "etcd":
+                builder.Services.AddEtcdSession(o =>
+                {
+                    o.Endpoints = args.String("etcd", "http://127.0.0.1:2379");
+                    o.KeyPrefix = "bench/";
+                });
+                break;
+            case "redis":
+                builder.Services.AddStackExchangeRedisCache(o =>
+                {
+                    o.Configuration = args.String("redis", "127.0.0.1:6379");
+                    o.InstanceName = "bench/";
+                });
+                break;
+            case "memory":
+                builder.Services.AddDistributedMemoryCache();
+                break;
+            default:
+                Console.Error.WriteLine($"--mode must be etcd, redis or memory, not '{mode}'.");
+                return 2;
+        }
+
+        var app = builder.Build();
+        app.UseSession();
+        app.Use(async (context, next) =>
+        {
+            await context.Session.LoadAsync(context.RequestAborted);
+            await next(context);
+        });
+        app.MapGet("/health", () => "ok");
+        app.MapGet("/seed", (HttpContext context) =>
+        {
+            context.Session.SetString(UserKey, "user-" + Guid.NewGuid().ToString("N")[..8]);
+            context.Session.SetInt32(CountKey, 0);
+            context.Session.SetString(ProfileKey, new string('p', 200)); // a realistic few hundred bytes per session
+            return "seeded";
+        });
+        app.MapGet("/read", (HttpContext context) =>
+            $"{context.Session.GetString(UserKey)}:{context.Session.GetInt32(CountKey)}");
+        app.MapPost("/write", (HttpContext context) =>
+        {
+            var count = (context.Session.GetInt32(CountKey) ?? 0) + 1;
+            context.Session.SetInt32(CountKey, count);
+            return count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        });
+        await app.RunAsync();
+        return 0;
+    }
+}

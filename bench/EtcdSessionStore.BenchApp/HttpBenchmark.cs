@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using dotnet_etcd;
+using Grpc.Core;
+
+namespace Etcd.AspNetCore.Session.BenchApp;
+
+/// <summary>
+/// The side-by-side HTTP benchmark: the same app as (a) this store, (b) the stock session over Redis, (c) the
+/// stock session over the in-memory cache, under the same wrk load, rounds interleaved; plus etcd's raw
+/// put and range throughput in the same run. Prints the table and the targets, and writes them with a chart
+/// into docs/benchmarks.md.
+/// </summary>
+internal static class HttpBenchmark
+{
+    private const double ReadTarget = 1.5;
+    private const double WriteTarget = 0.5;
+
+    private static readonly (string Key, string Label)[] Sides =
+    [
+        ("etcd", "this store (etcd)"),
+        ("redis", "stock session over Redis"),
+        ("memory", "stock session in memory (ceiling)"),
+    ];
+
+    private static readonly (string Key, string Method, string Path)[] Kinds =
+    [
+        ("read", "GET", "read"),
+        ("write", "POST", "write"),
+    ];
+
+    public static async Task<int> RunAsync(BenchArguments args)
+    {
+        var seconds = args.Int("duration", 10);
+        var rounds = args.Int("rounds", 3);
+        var connections = args.Int("connections", 16);
+        var sessions = args.Int("sessions", 1024);
+        var warmup = args.Int("warmup", Math.Min(5, seconds));
+        var docs = BenchDoc.DocsDirectory(args);
+        var work = Directory.CreateTempSubdirectory("session-bench-");
+        var started = DateTimeOffset.UtcNow;
+
+        await using var etcd = await ThrowawayEtcd.StartAsync();
+        var (redis, redisEndpoint) = await ChildProcess.StartRedisAsync();
+        await using var redisProcess = redis;
+        var apps = new Dictionary<string, (ChildProcess Process, Uri Address, string Cookies)>();
+        try
+        {
+            foreach (var (key, _) in Sides)
+            {
+                var (process, address) = await ChildProcess.StartAppAsync(key, "--etcd", etcd.Endpoint, "--redis", redisEndpoint);
+                var cookies = Path.Combine(work.FullName, $"cookies-{key}.txt");
+                apps[key] = (process, address, cookies);
+                await SeedAsync(address, cookies, sessions, connections);
+            }
+
+            using var raw = new EtcdClient(etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+            await RawEtcdLoop.SeedAsync(raw, 300);
+            Console.WriteLine($"{sessions:N0} sessions seeded per side; {connections} connections, {WrkRunner.Threads} wrk threads, " +
+                $"{rounds} rounds of {seconds} s per side and request kind, interleaved; warm-up {warmup} s.");
+
+            var results = new Dictionary<(string Side, string Kind), List<LoadResult>>();
+            for (var round = 0; round <= rounds; round++)
+            {
+                var measured = round > 0; // round 0 warms every side up (JIT, connection pools) and is not kept
+                foreach (var (kind, method, path) in Kinds)
+                {
+                    foreach (var (side, _) in Sides)
+                    {
+                        var app = apps[side];
+                        var result = await WrkRunner.RunAsync(new Uri(app.Address, path), method, app.Cookies, connections, measured ? seconds : warmup);
+                        Record(results, side, kind, result, measured, round);
+                    }
+
+                    var rawResult = await RawEtcdLoop.RunAsync(raw, put: kind == "write", 300, connections, measured ? seconds : warmup);
+                    Record(results, "raw", kind, rawResult, measured, round);
+                }
+            }
+
+            var summary = results.ToDictionary(r => r.Key, r => LoadResult.Median(r.Value));
+            var markdown = Markdown(summary, etcd.Version, started, seconds, rounds, connections, sessions, out var pass);
+            Console.WriteLine();
+            Console.WriteLine(markdown);
+            HttpChart.Write(Path.Combine(docs, "benchmarks-http.png"), summary, Sides);
+            BenchDoc.Replace(docs, "http", markdown);
+            return pass ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var app in apps.Values)
+            {
+                await app.Process.DisposeAsync();
+            }
+
+            work.Delete(recursive: true);
+        }
+    }
+
+    private static void Record(Dictionary<(string, string), List<LoadResult>> results, string side, string kind, LoadResult result, bool measured, int round)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(measured ? $"round {round}" : "warm-up"),-8} {kind,-5} {side,-6} {result.PerSecond,9:N0}/s  p50 {result.P50Ms,6:0.00} ms  p99 {result.P99Ms,7:0.00} ms  errors {result.Errors}"));
+        if (measured)
+        {
+            if (!results.TryGetValue((side, kind), out var list))
+            {
+                results[(side, kind)] = list = [];
+            }
+
+            list.Add(result);
+        }
+    }
+
+    /// <summary>Creates one session per line of the cookie file, each through the app's own /seed endpoint.</summary>
+    private static async Task SeedAsync(Uri address, string cookieFile, int sessions, int concurrency)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, MaxConnectionsPerServer = concurrency });
+        var cookies = new string[sessions];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < sessions; i = Interlocked.Increment(ref next))
+            {
+                using var response = await http.GetAsync(new Uri(address, "seed"));
+                response.EnsureSuccessStatusCode();
+                var setCookie = response.Headers.TryGetValues("Set-Cookie", out var values) ? values.First() : null;
+                cookies[i] = setCookie?.Split(';')[0] ?? throw new InvalidOperationException($"{address}seed set no cookie.");
+            }
+        }));
+        await File.WriteAllLinesAsync(cookieFile, cookies);
+        using var check = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "read"));
+        check.Headers.Add("Cookie", cookies[0]);
+        using var checkResponse = await http.SendAsync(check);
+        var body = await checkResponse.Content.ReadAsStringAsync();
+        if (checkResponse.StatusCode != HttpStatusCode.OK || !body.StartsWith("user-", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{address}read did not see a seeded session: {(int)checkResponse.StatusCode} '{body}'.");
+        }
+    }
+
+    private static string Markdown(Dictionary<(string Side, string Kind), LoadResult> r, string etcdVersion, DateTimeOffset started,
+        int seconds, int rounds, int connections, int sessions, out bool pass)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"Measured {started:yyyy-MM-dd HH:mm} UTC on: {MachineInfo.Describe(etcdVersion)}; {MachineInfo.RedisVersion()}; {WrkRunner.Version()}.");
+        sb.AppendLine(c, $"{connections} connections ({WrkRunner.Threads} wrk threads), {sessions:N0} pre-made sessions per side, {rounds} interleaved rounds of {seconds} s per cell; medians over rounds.");
+        sb.AppendLine();
+        sb.AppendLine("| side | read req/s | read p50 ms | read p99 ms | write req/s | write p50 ms | write p99 ms | failed requests |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (side, label) in Sides)
+        {
+            var read = r[(side, "read")];
+            var write = r[(side, "write")];
+            sb.AppendLine(c, $"| {label} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
+        }
+
+        var rawRange = r[("raw", "read")];
+        var rawPut = r[("raw", "write")];
+        sb.AppendLine(c, $"| raw etcd, {connections} callers (range / put) | {rawRange.PerSecond:N0} | {rawRange.P50Ms:0.00} | {rawRange.P99Ms:0.00} | {rawPut.PerSecond:N0} | {rawPut.P50Ms:0.00} | {rawPut.P99Ms:0.00} | {rawRange.Errors + rawPut.Errors} |");
+        sb.AppendLine();
+
+        double Ratio(string a, string b, string kind) => r[(a, kind)].PerSecond / r[(b, kind)].PerSecond;
+        var readVsRedis = Ratio("etcd", "redis", "read");
+        var writeVsRedis = Ratio("etcd", "redis", "write");
+        var failed = Sides.Sum(s => r[(s.Key, "read")].Errors + r[(s.Key, "write")].Errors);
+        pass = readVsRedis >= ReadTarget && writeVsRedis >= WriteTarget && failed == 0;
+        sb.AppendLine("| ratio (requests/s) | read | write |");
+        sb.AppendLine("|---|---:|---:|");
+        sb.AppendLine(c, $"| etcd / Redis | {readVsRedis:0.00}x | {writeVsRedis:0.00}x |");
+        sb.AppendLine(c, $"| etcd / in-memory | {Ratio("etcd", "memory", "read"):0.00}x | {Ratio("etcd", "memory", "write"):0.00}x |");
+        sb.AppendLine(c, $"| etcd requests / raw etcd ops | {Ratio("etcd", "raw", "read"):0.00}x | {Ratio("etcd", "raw", "write"):0.00}x |");
+        sb.AppendLine();
+        sb.AppendLine(c, $"- Read path >= {ReadTarget}x Redis: **{(readVsRedis >= ReadTarget ? "PASS" : "FAIL")}** ({readVsRedis:0.00}x)");
+        sb.AppendLine(c, $"- Write path >= {WriteTarget}x Redis: **{(writeVsRedis >= WriteTarget ? "PASS" : "FAIL")}** ({writeVsRedis:0.00}x)");
+        sb.AppendLine(c, $"- No failed requests: **{(failed == 0 ? "PASS" : "FAIL")}** ({failed})");
+        sb.AppendLine();
+        sb.AppendLine("![Requests per second by side and request kind](benchmarks-http.png)");
+        return sb.ToString();
+    }
+}

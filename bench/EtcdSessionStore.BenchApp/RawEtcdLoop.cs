@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+
+namespace Etcd.AspNetCore.Session.BenchApp;
+
+/// <summary>
+/// etcd's own throughput on this machine, for comparison: concurrent callers doing plain puts (or ranges) of
+/// a session-sized value through dotnet-etcd, with no session logic around them.
+/// </summary>
+internal static class RawEtcdLoop
+{
+    private const int Keys = 1024;
+
+    public static async Task SeedAsync(EtcdClient client, int valueBytes)
+    {
+        var value = ByteString.CopyFromUtf8(new string('v', valueBytes));
+        for (var i = 0; i < Keys; i++)
+        {
+            await client.PutAsync(new PutRequest { Key = KeyOf(i), Value = value });
+        }
+    }
+
+    public static async Task<LoadResult> RunAsync(EtcdClient client, bool put, int valueBytes, int concurrency, int seconds)
+    {
+        var value = ByteString.CopyFromUtf8(new string('v', valueBytes));
+        var until = Stopwatch.GetTimestamp() + (long)(seconds * (double)Stopwatch.Frequency);
+        var next = 0;
+        var errors = 0L;
+        var started = Stopwatch.GetTimestamp();
+        var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            var latencies = new List<double>();
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var key = KeyOf(Interlocked.Increment(ref next) % Keys);
+                var t0 = Stopwatch.GetTimestamp();
+                try
+                {
+                    if (put)
+                    {
+                        await client.PutAsync(new PutRequest { Key = key, Value = value });
+                    }
+                    else
+                    {
+                        await client.GetAsync(new RangeRequest { Key = key });
+                    }
+
+                    latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+
+            return latencies;
+        })).ToArray();
+        var all = (await Task.WhenAll(workers)).SelectMany(l => l).ToArray();
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return new LoadResult(all.Length / elapsed, Percentiles.Of(all, 50), Percentiles.Of(all, 99), all.Length, errors);
+    }
+
+    private static ByteString KeyOf(int i) => ByteString.CopyFromUtf8($"raw/{i:D4}");
+}

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Session;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Etcd.AspNetCore.Session.BenchApp;
+
+/// <summary>
+/// Fills one etcd member (fsync on) with live sessions through the store API and measures load and commit
+/// latency at each checkpoint (1k, 10k, 100k by default), with etcd's lease count, database size and memory;
+/// then lets every session expire with no cleanup job and times how long etcd takes to remove them all.
+/// </summary>
+internal static class ScaleBenchmark
+{
+    private const string Prefix = "scale/";
+    private const double P99Target = 2.0;
+
+    public static async Task<int> RunAsync(BenchArguments args)
+    {
+        var checkpoints = args.Ints("checkpoints", "1000,10000,100000");
+        var idle = TimeSpan.FromSeconds(args.Int("idle", 180));
+        var samples = args.Int("samples", 2000);
+        var concurrency = args.Int("concurrency", 16);
+        var docs = BenchDoc.DocsDirectory(args);
+        var started = DateTimeOffset.UtcNow;
+
+        await using var etcd = await ThrowawayEtcd.StartAsync();
+        using var raw = new EtcdClient(etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        var services = new ServiceCollection();
+        services.AddEtcdSession(o =>
+        {
+            o.Endpoints = etcd.Endpoint;
+            o.KeyPrefix = Prefix;
+            o.IdleTimeout = idle;
+        });
+        await using var provider = services.BuildServiceProvider();
+        var store = provider.GetRequiredService<ISessionStore>();
+        Console.WriteLine($"etcd {etcd.Endpoint} (fsync on); idle timeout {idle.TotalSeconds:0} s; {concurrency} concurrent callers; {samples:N0} loads and commits per checkpoint.");
+
+        var secrets = new List<string>();
+        var rows = new List<string>();
+        var p99s = new List<(int Sessions, double Load, double Commit)>();
+        var fill = Stopwatch.StartNew();
+        var firstWrite = DateTimeOffset.UtcNow;
+        foreach (var checkpoint in checkpoints)
+        {
+            var batch = Stopwatch.StartNew();
+            var before = secrets.Count;
+            secrets.AddRange(await FillAsync(store, idle, checkpoint - secrets.Count, concurrency));
+            Console.WriteLine($"filled {before:N0} -> {secrets.Count:N0} sessions at {(secrets.Count - before) / batch.Elapsed.TotalSeconds:N0}/s");
+
+            if (before == 0)
+            {
+                await MeasureAsync(store, idle, secrets, Math.Max(200, samples / 4), concurrency); // warm-up (JIT, connections), not kept
+            }
+
+            var (load, commit) = await MeasureAsync(store, idle, secrets, samples, concurrency);
+            var live = await CountAsync(raw);
+            var leases = (await raw.LeaseLeasesAsync(new LeaseLeasesRequest())).Leases.Count;
+            var dbSize = (await raw.StatusAsync(new StatusRequest())).DbSize;
+            var rss = MachineInfo.ResidentMiB(etcd.ProcessId);
+            p99s.Add((checkpoint, Percentiles.Of(load, 99), Percentiles.Of(commit, 99)));
+            var row = string.Create(CultureInfo.InvariantCulture,
+                $"| {live:N0} | {Percentiles.Of(load, 50):0.00} | {Percentiles.Of(load, 99):0.00} | {Percentiles.Of(commit, 50):0.00} | {Percentiles.Of(commit, 99):0.00} | {leases:N0} | {dbSize / 1048576.0:0.0} | {rss:0} |");
+            Console.WriteLine(row);
+            rows.Add(row);
+        }
+
+        var fillSeconds = fill.Elapsed.TotalSeconds;
+        var lastWrite = DateTimeOffset.UtcNow;
+        Console.WriteLine("All writes done; waiting for etcd to expire every session (no cleanup job runs).");
+        var (zeroAt, peakRemovalRate) = await WaitForExpiryAsync(raw, lastWrite + idle + TimeSpan.FromMinutes(10));
+        var rssAfter = MachineInfo.ResidentMiB(etcd.ProcessId);
+        var dbAfter = (await raw.StatusAsync(new StatusRequest())).DbSize;
+
+        var markdown = Markdown(etcd.Version, started, idle, samples, concurrency, checkpoints, fillSeconds, rows, p99s,
+            firstWrite, lastWrite, zeroAt, peakRemovalRate, dbAfter, rssAfter, out var pass);
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        BenchDoc.Replace(docs, "scale", markdown);
+        return pass ? 0 : 1;
+    }
+
+    private static async Task<List<string>> FillAsync(ISessionStore store, TimeSpan idle, int count, int concurrency)
+    {
+        var created = new string[Math.Max(0, count)];
+        var next = -1;
+        var profile = new string('p', 200);
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < created.Length; i = Interlocked.Increment(ref next))
+            {
+                var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+                var session = store.Create(secret, idle, TimeSpan.FromSeconds(5), () => true, isNewSessionKey: true);
+                session.SetString("user", "user-" + i.ToString(CultureInfo.InvariantCulture));
+                session.SetInt32("count", 0);
+                session.SetString("profile", profile);
+                await session.CommitAsync();
+                created[i] = secret;
+            }
+        })));
+        return [.. created];
+    }
+
+    /// <summary>Times LoadAsync, then a one-value change and CommitAsync, on sessions picked at random.</summary>
+    private static async Task<(List<double> Load, List<double> Commit)> MeasureAsync(ISessionStore store, TimeSpan idle, List<string> secrets, int samples, int concurrency)
+    {
+        var load = new List<double>();
+        var commit = new List<double>();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            var myLoad = new List<double>();
+            var myCommit = new List<double>();
+            while (Interlocked.Increment(ref next) < samples)
+            {
+                var secret = secrets[Random.Shared.Next(secrets.Count)];
+                var session = store.Create(secret, idle, TimeSpan.FromSeconds(5), () => true, isNewSessionKey: false);
+                var t0 = Stopwatch.GetTimestamp();
+                await session.LoadAsync();
+                myLoad.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                session.SetInt32("count", (session.GetInt32("count") ?? 0) + 1);
+                t0 = Stopwatch.GetTimestamp();
+                await session.CommitAsync();
+                myCommit.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+
+            lock (load)
+            {
+                load.AddRange(myLoad);
+                commit.AddRange(myCommit);
+            }
+        })));
+        return (load, commit);
+    }
+
+    private static async Task<long> CountAsync(EtcdClient raw)
+    {
+        var prefix = Encoding.UTF8.GetBytes(Prefix);
+        var end = (byte[])prefix.Clone();
+        end[^1]++;
+        var response = await raw.GetAsync(new RangeRequest
+        {
+            Key = ByteString.CopyFrom(prefix),
+            RangeEnd = ByteString.CopyFrom(end),
+            CountOnly = true,
+        });
+        return response.Count;
+    }
+
+    /// <summary>Polls the session count once a second until it is zero; returns when, and the fastest removal seen.</summary>
+    private static async Task<(DateTimeOffset? ZeroAt, double PeakPerSecond)> WaitForExpiryAsync(EtcdClient raw, DateTimeOffset giveUpAt)
+    {
+        var previous = await CountAsync(raw);
+        var peak = 0.0;
+        var lastPrint = DateTimeOffset.MinValue;
+        while (DateTimeOffset.UtcNow < giveUpAt)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            await Task.Delay(1000);
+            var count = await CountAsync(raw);
+            peak = Math.Max(peak, (previous - count) / Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            previous = count;
+            if (count == 0)
+            {
+                return (DateTimeOffset.UtcNow, peak);
+            }
+
+            if (DateTimeOffset.UtcNow - lastPrint > TimeSpan.FromSeconds(15))
+            {
+                var leases = (await raw.LeaseLeasesAsync(new LeaseLeasesRequest())).Leases.Count;
+                Console.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss} {count:N0} sessions and {leases:N0} leases left");
+                lastPrint = DateTimeOffset.UtcNow;
+            }
+        }
+
+        return (null, peak);
+    }
+
+    private static string Markdown(string etcdVersion, DateTimeOffset started, TimeSpan idle, int samples, int concurrency, int[] checkpoints,
+        double fillSeconds, List<string> rows, List<(int Sessions, double Load, double Commit)> p99s,
+        DateTimeOffset firstWrite, DateTimeOffset lastWrite, DateTimeOffset? zeroAt, double peakRemovalRate, long dbAfter, double rssAfter, out bool pass)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"Measured {started:yyyy-MM-dd HH:mm} UTC on: {MachineInfo.Describe(etcdVersion)}.");
+        sb.AppendLine(c, $"One etcd member, fsync on; sessions of about 300 bytes written through the store API by {concurrency} concurrent callers; " +
+            $"idle timeout {idle.TotalSeconds:0} s; at each checkpoint {samples:N0} loads and {samples:N0} one-value commits of random live sessions, {concurrency} concurrent callers. " +
+            $"Filling {checkpoints[^1]:N0} sessions (with the measurements) took {fillSeconds:0} s.");
+        sb.AppendLine();
+        sb.AppendLine("| live sessions | load p50 ms | load p99 ms | commit p50 ms | commit p99 ms | etcd leases | etcd db size MiB | etcd RSS MiB |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in rows)
+        {
+            sb.AppendLine(row);
+        }
+
+        sb.AppendLine();
+        var first = p99s[0];
+        var last = p99s[^1];
+        var loadRatio = last.Load / first.Load;
+        var commitRatio = last.Commit / first.Commit;
+        pass = loadRatio <= P99Target && commitRatio <= P99Target && zeroAt is not null;
+        sb.AppendLine(c, $"- Load p99 at {last.Sessions:N0} within {P99Target}x of p99 at {first.Sessions:N0}: **{(loadRatio <= P99Target ? "PASS" : "FAIL")}** ({loadRatio:0.00}x)");
+        sb.AppendLine(c, $"- Commit p99 at {last.Sessions:N0} within {P99Target}x of p99 at {first.Sessions:N0}: **{(commitRatio <= P99Target ? "PASS" : "FAIL")}** ({commitRatio:0.00}x)");
+        if (zeroAt is { } zero)
+        {
+            var lastDeadline = lastWrite + idle;
+            sb.AppendLine(c, $"- Expiry with no cleanup job: the first sessions were due at {(firstWrite + idle):HH:mm:ss}, the last at {lastDeadline:HH:mm:ss}; " +
+                $"etcd held none at {zero:HH:mm:ss}, {(zero - lastDeadline).TotalSeconds:0} s after the last deadline " +
+                $"({(zero - (firstWrite + idle)).TotalSeconds:0} s from the first). Fastest removal seen: {peakRemovalRate:N0} sessions/s. " +
+                $"Afterwards: etcd db size {dbAfter / 1048576.0:0.0} MiB (no compaction ran), RSS {rssAfter:0} MiB. **PASS**");
+        }
+        else
+        {
+            sb.AppendLine("- Expiry with no cleanup job: sessions were still in etcd 10 minutes after the last deadline. **FAIL**");
+        }
+
+        return sb.ToString();
+    }
+}
