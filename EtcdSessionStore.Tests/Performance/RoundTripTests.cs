@@ -1,0 +1,92 @@
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Etcd.AspNetCore.Session.Tests.Performance;
+
+/// <summary>
+/// How many etcd calls each kind of request costs, counted on the wire by a gRPC interceptor. The clock is
+/// frozen so that every write lands on the same expiry second (one lease) unless a test moves it.
+/// </summary>
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public sealed class RoundTripTests
+{
+    private readonly CountingInterceptor _counter = new();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+
+    [Test]
+    public async Task RequestWithoutACookie_ThatWritesNothing_MakesNoEtcdCall()
+    {
+        using var store = CountingTestStore.Create(_counter, _time);
+
+        var session = store.NewSession();
+        _ = session.GetString("cart");
+        await session.CommitAsync();
+
+        Assert.That(_counter.Calls, Is.Empty);
+    }
+
+    [Test]
+    public async Task ReadOnlyRequest_WithinTheRefreshInterval_MakesExactlyOneRange()
+    {
+        using var store = CountingTestStore.Create(_counter, _time);
+        var secret = await StoreSessionAsync(store);
+        _time.Advance(TimeSpan.FromSeconds(10)); // within the refresh interval (one minute by default)
+        _counter.Reset();
+
+        var session = await store.OpenAsync(secret);
+        _ = session.GetString("user");
+        _ = session.GetInt32("count");
+        await session.CommitAsync();
+
+        Assert.That(_counter.Calls, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1 }));
+    }
+
+    [Test]
+    public async Task RequestThatChangesAnExistingSession_MakesOneRangeAndOneTxn()
+    {
+        using var store = CountingTestStore.Create(_counter, _time);
+        var secret = await StoreSessionAsync(store);
+        _counter.Reset();
+
+        var session = await store.OpenAsync(secret);
+        session.SetInt32("count", 1);
+        await session.CommitAsync();
+
+        Assert.That(_counter.Calls, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1, ["Txn"] = 1 }));
+    }
+
+    [Test]
+    public async Task FirstWriteOfANewSession_MakesOneTxn_AndOneLeaseGrantPerExpirySecond()
+    {
+        using var store = CountingTestStore.Create(_counter, _time);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await StoreSessionAsync(store);
+        }
+
+        var sameSecond = _counter.Calls;
+        _counter.Reset();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await StoreSessionAsync(store);
+        var nextSecond = _counter.Calls;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sameSecond, Is.EquivalentTo(new Dictionary<string, int> { ["Txn"] = 5, ["LeaseGrant"] = 1 }),
+                "five new sessions in one expiry second share one lease grant");
+            Assert.That(nextSecond, Is.EquivalentTo(new Dictionary<string, int> { ["Txn"] = 1, ["LeaseGrant"] = 1 }),
+                "the next expiry second needs its own lease");
+        });
+    }
+
+    private static async Task<string> StoreSessionAsync(TestStore store)
+    {
+        var session = store.NewSession();
+        session.SetString("user", "ada");
+        session.SetInt32("count", 0);
+        await session.CommitAsync();
+        return session.SessionKey;
+    }
+}
