@@ -17,34 +17,51 @@ internal static class BenchServer
     {
         var mode = args.String("mode", "etcd");
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{args.Int("port", 5080)}");
+        if (!TryConfigure(builder, mode, args.String("etcd", "http://127.0.0.1:2379"), args.String("redis", "127.0.0.1:6379")))
+        {
+            Console.Error.WriteLine($"--mode must be etcd, redis or memory, not '{mode}'.");
+            return 2;
+        }
+
+        var app = builder.Build();
+        MapEndpoints(app);
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>Registers the session of one side: <c>etcd</c> (this store), <c>redis</c> or <c>memory</c> (stock).</summary>
+    public static bool TryConfigure(WebApplicationBuilder builder, string mode, string etcdEndpoints, string redisEndpoint)
+    {
+        builder.Logging.ClearProviders();
         builder.Services.AddSession(); // cookie handling and the stock store; AddEtcdSession replaces the store
         switch (mode)
         {
             case "etcd":
                 builder.Services.AddEtcdSession(o =>
                 {
-                    o.Endpoints = args.String("etcd", "http://127.0.0.1:2379");
+                    o.Endpoints = etcdEndpoints;
                     o.KeyPrefix = "bench/";
                 });
-                break;
+                return true;
             case "redis":
                 builder.Services.AddStackExchangeRedisCache(o =>
                 {
-                    o.Configuration = args.String("redis", "127.0.0.1:6379");
+                    o.Configuration = redisEndpoint;
                     o.InstanceName = "bench/";
                 });
-                break;
+                return true;
             case "memory":
                 builder.Services.AddDistributedMemoryCache();
-                break;
+                return true;
             default:
-                Console.Error.WriteLine($"--mode must be etcd, redis or memory, not '{mode}'.");
-                return 2;
+                return false;
         }
+    }
 
-        var app = builder.Build();
+    /// <summary>The session middleware, the asynchronous load before the endpoint, and the endpoints.</summary>
+    public static void MapEndpoints(WebApplication app)
+    {
         app.UseSession();
         app.Use(async (context, next) =>
         {
@@ -67,7 +84,5 @@ internal static class BenchServer
             context.Session.SetInt32(CountKey, count);
             return count.ToString(System.Globalization.CultureInfo.InvariantCulture);
         });
-        await app.RunAsync();
-        return 0;
     }
 }
