@@ -30,6 +30,13 @@ internal static class HttpBenchmark
         ("write", "POST", "write"),
     ];
 
+    /// <summary>etcd alone, per request kind: what the store does per request, and a cheaper variant for comparison.</summary>
+    private static readonly Dictionary<string, (string Side, RawEtcdLoop.Operation Operation)[]> RawOperations = new()
+    {
+        ["read"] = [("raw", RawEtcdLoop.Operation.Range), ("raw2", RawEtcdLoop.Operation.SerializableRange)],
+        ["write"] = [("raw", RawEtcdLoop.Operation.PutOnSecondLease), ("raw2", RawEtcdLoop.Operation.Put)],
+    };
+
     public static async Task<int> RunAsync(BenchArguments args)
     {
         var seconds = args.Int("duration", 10);
@@ -69,12 +76,28 @@ internal static class HttpBenchmark
                     foreach (var (side, _) in Sides)
                     {
                         var app = apps[side];
+                        var server = side switch { "etcd" => etcd.ProcessId, "redis" => redis.Id, _ => (int?)null };
+                        var (appCpu, serverCpu) = (CpuTime(app.Process.Id), CpuTime(server));
                         var result = await WrkRunner.RunAsync(new Uri(app.Address, path), method, app.Cookies, connections, measured ? seconds : warmup);
+                        result = result with
+                        {
+                            AppCpuUs = (CpuTime(app.Process.Id) - appCpu) * 1e6 / Math.Max(1, result.Operations),
+                            ServerCpuUs = server is null ? double.NaN : (CpuTime(server) - serverCpu) * 1e6 / Math.Max(1, result.Operations),
+                        };
                         Record(results, side, kind, result, measured, round);
                     }
 
-                    var rawResult = await RawEtcdLoop.RunAsync(raw, put: kind == "write", 300, connections, measured ? seconds : warmup);
-                    Record(results, "raw", kind, rawResult, measured, round);
+                    foreach (var (rawSide, operation) in RawOperations[kind])
+                    {
+                        var (driverCpu, etcdCpu) = (CpuTime(Environment.ProcessId), CpuTime(etcd.ProcessId));
+                        var rawResult = await RawEtcdLoop.RunAsync(raw, operation, 300, connections, measured ? seconds : warmup);
+                        rawResult = rawResult with
+                        {
+                            AppCpuUs = (CpuTime(Environment.ProcessId) - driverCpu) * 1e6 / Math.Max(1, rawResult.Operations),
+                            ServerCpuUs = (CpuTime(etcd.ProcessId) - etcdCpu) * 1e6 / Math.Max(1, rawResult.Operations),
+                        };
+                        Record(results, rawSide, kind, rawResult, measured, round);
+                    }
                 }
             }
 
@@ -97,10 +120,22 @@ internal static class HttpBenchmark
         }
     }
 
+    /// <summary>User plus system CPU seconds a process has used so far (0 for none).</summary>
+    private static double CpuTime(int? processId)
+    {
+        if (processId is null)
+        {
+            return 0;
+        }
+
+        using var process = System.Diagnostics.Process.GetProcessById(processId.Value);
+        return process.TotalProcessorTime.TotalSeconds;
+    }
+
     private static void Record(Dictionary<(string, string), List<LoadResult>> results, string side, string kind, LoadResult result, bool measured, int round)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(measured ? $"round {round}" : "warm-up"),-8} {kind,-5} {side,-6} {result.PerSecond,9:N0}/s  p50 {result.P50Ms,6:0.00} ms  p99 {result.P99Ms,7:0.00} ms  errors {result.Errors}"));
+            $"{(measured ? $"round {round}" : "warm-up"),-8} {kind,-5} {side,-6} {result.PerSecond,9:N0}/s  p50 {result.P50Ms,6:0.00} ms  p99 {result.P99Ms,7:0.00} ms  errors {result.Errors}  CPU/request: app {result.AppCpuUs:0} us, server {result.ServerCpuUs:0} us"));
         if (measured)
         {
             if (!results.TryGetValue((side, kind), out var list))
@@ -156,21 +191,42 @@ internal static class HttpBenchmark
             sb.AppendLine(c, $"| {label} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
         }
 
-        var rawRange = r[("raw", "read")];
-        var rawPut = r[("raw", "write")];
-        sb.AppendLine(c, $"| raw etcd, {connections} callers (range / put) | {rawRange.PerSecond:N0} | {rawRange.P50Ms:0.00} | {rawRange.P99Ms:0.00} | {rawPut.PerSecond:N0} | {rawPut.P50Ms:0.00} | {rawPut.P99Ms:0.00} | {rawRange.Errors + rawPut.Errors} |");
+        foreach (var (side, label) in new[]
+        {
+            ("raw", $"raw etcd, {connections} callers: linearizable range / put on a per-second lease"),
+            ("raw2", $"raw etcd, {connections} callers: serializable range / put without lease"),
+        })
+        {
+            var read = r[(side, "read")];
+            var write = r[(side, "write")];
+            sb.AppendLine(c, $"| {label} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
+        }
         sb.AppendLine();
 
+        static string Cpu(double us) => double.IsNaN(us) ? "-" : us.ToString("0", CultureInfo.InvariantCulture);
         double Ratio(string a, string b, string kind) => r[(a, kind)].PerSecond / r[(b, kind)].PerSecond;
         var readVsRedis = Ratio("etcd", "redis", "read");
         var writeVsRedis = Ratio("etcd", "redis", "write");
         var failed = Sides.Sum(s => r[(s.Key, "read")].Errors + r[(s.Key, "write")].Errors);
         pass = readVsRedis >= ReadTarget && writeVsRedis >= WriteTarget && failed == 0;
+        sb.AppendLine("CPU time per request (microseconds; all processes share the same cores, so this is what limits throughput here):");
+        sb.AppendLine();
+        sb.AppendLine("| side | read: app (or client) | read: storage server | write: app (or client) | write: storage server |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var (side, label) in Sides.Concat([("raw", "raw etcd (client = the driver): linearizable range / put on a per-second lease"), ("raw2", "raw etcd: serializable range / put without lease")]))
+        {
+            var read = r[(side, "read")];
+            var write = r[(side, "write")];
+            sb.AppendLine(c, $"| {label} | {read.AppCpuUs:0} | {Cpu(read.ServerCpuUs)} | {write.AppCpuUs:0} | {Cpu(write.ServerCpuUs)} |");
+        }
+
+        sb.AppendLine();
         sb.AppendLine("| ratio (requests/s) | read | write |");
         sb.AppendLine("|---|---:|---:|");
         sb.AppendLine(c, $"| etcd / Redis | {readVsRedis:0.00}x | {writeVsRedis:0.00}x |");
         sb.AppendLine(c, $"| etcd / in-memory | {Ratio("etcd", "memory", "read"):0.00}x | {Ratio("etcd", "memory", "write"):0.00}x |");
-        sb.AppendLine(c, $"| etcd requests / raw etcd ops | {Ratio("etcd", "raw", "read"):0.00}x | {Ratio("etcd", "raw", "write"):0.00}x |");
+        sb.AppendLine(c, $"| etcd requests / raw etcd ops (linearizable range; put on a per-second lease) | {Ratio("etcd", "raw", "read"):0.00}x | {Ratio("etcd", "raw", "write"):0.00}x |");
+        sb.AppendLine(c, $"| etcd requests / raw etcd ops (serializable range; put without lease) | {Ratio("etcd", "raw2", "read"):0.00}x | {Ratio("etcd", "raw2", "write"):0.00}x |");
         sb.AppendLine();
         sb.AppendLine(c, $"- Read path >= {ReadTarget}x Redis: **{(readVsRedis >= ReadTarget ? "PASS" : "FAIL")}** ({readVsRedis:0.00}x)");
         sb.AppendLine(c, $"- Write path >= {WriteTarget}x Redis: **{(writeVsRedis >= WriteTarget ? "PASS" : "FAIL")}** ({writeVsRedis:0.00}x)");

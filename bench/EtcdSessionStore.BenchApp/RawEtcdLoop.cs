@@ -6,11 +6,26 @@ using Google.Protobuf;
 namespace Etcd.AspNetCore.Session.BenchApp;
 
 /// <summary>
-/// etcd's own throughput on this machine, for comparison: concurrent callers doing plain puts (or ranges) of
-/// a session-sized value through dotnet-etcd, with no session logic around them.
+/// etcd's own throughput on this machine, for comparison: concurrent callers doing plain operations on
+/// session-sized values through dotnet-etcd, with no session logic around them.
 /// </summary>
 internal static class RawEtcdLoop
 {
+    public enum Operation
+    {
+        /// <summary>A linearizable Range (what the store's load does).</summary>
+        Range,
+
+        /// <summary>A serializable Range (served by the member locally, no consensus round).</summary>
+        SerializableRange,
+
+        /// <summary>A Put with no lease.</summary>
+        Put,
+
+        /// <summary>A Put that attaches the key to a lease of the current second (as the store's writes do).</summary>
+        PutOnSecondLease,
+    }
+
     private const int Keys = 1024;
 
     public static async Task SeedAsync(EtcdClient client, int valueBytes)
@@ -22,8 +37,9 @@ internal static class RawEtcdLoop
         }
     }
 
-    public static async Task<LoadResult> RunAsync(EtcdClient client, bool put, int valueBytes, int concurrency, int seconds)
+    public static async Task<LoadResult> RunAsync(EtcdClient client, Operation operation, int valueBytes, int concurrency, int seconds)
     {
+        var leases = new System.Collections.Concurrent.ConcurrentDictionary<long, Lazy<Task<long>>>();
         var value = ByteString.CopyFromUtf8(new string('v', valueBytes));
         var until = Stopwatch.GetTimestamp() + (long)(seconds * (double)Stopwatch.Frequency);
         var next = 0;
@@ -38,13 +54,21 @@ internal static class RawEtcdLoop
                 var t0 = Stopwatch.GetTimestamp();
                 try
                 {
-                    if (put)
+                    switch (operation)
                     {
-                        await client.PutAsync(new PutRequest { Key = key, Value = value });
-                    }
-                    else
-                    {
-                        await client.GetAsync(new RangeRequest { Key = key });
+                        case Operation.Range:
+                        case Operation.SerializableRange:
+                            await client.GetAsync(new RangeRequest { Key = key, Serializable = operation == Operation.SerializableRange });
+                            break;
+                        case Operation.Put:
+                            await client.PutAsync(new PutRequest { Key = key, Value = value });
+                            break;
+                        default:
+                            var second = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                            var lease = await leases.GetOrAdd(second, _ => new Lazy<Task<long>>(async () =>
+                                (await client.LeaseGrantAsync(new LeaseGrantRequest { TTL = 1200 })).ID)).Value;
+                            await client.PutAsync(new PutRequest { Key = key, Value = value, Lease = lease });
+                            break;
                     }
 
                     latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
