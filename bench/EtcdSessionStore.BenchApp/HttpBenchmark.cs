@@ -179,6 +179,12 @@ internal static class HttpBenchmark
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
+        if (seconds < 10 || rounds < 3)
+        {
+            sb.AppendLine("**Smoke run** (shorter than the defaults of 3 rounds of 10 s): placeholder numbers, not for citing.");
+            sb.AppendLine();
+        }
+
         sb.AppendLine(c, $"Measured {started:yyyy-MM-dd HH:mm} UTC on: {MachineInfo.Describe(etcdVersion)}; {MachineInfo.RedisVersion()}; {WrkRunner.Version()}.");
         sb.AppendLine(c, $"{connections} connections ({WrkRunner.Threads} wrk threads), {sessions:N0} pre-made sessions per side, {rounds} interleaved rounds of {seconds} s per cell; medians over rounds.");
         sb.AppendLine();

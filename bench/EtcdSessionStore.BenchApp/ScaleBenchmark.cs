@@ -190,6 +190,12 @@ internal static class ScaleBenchmark
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
+        if (checkpoints[^1] < 100_000)
+        {
+            sb.AppendLine(c, $"**Smoke run** ({checkpoints[^1]:N0} sessions instead of 100,000): placeholder numbers, not for citing.");
+            sb.AppendLine();
+        }
+
         sb.AppendLine(c, $"Measured {started:yyyy-MM-dd HH:mm} UTC on: {MachineInfo.Describe(etcdVersion)}.");
         sb.AppendLine(c, $"One etcd member, fsync on; sessions of about 300 bytes written through the store API by {concurrency} concurrent callers; " +
             $"idle timeout {idle.TotalSeconds:0} s; at each checkpoint {samples:N0} loads and {samples:N0} one-value commits of random live sessions, {concurrency} concurrent callers. " +

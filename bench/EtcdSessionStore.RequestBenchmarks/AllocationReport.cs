@@ -7,7 +7,7 @@ namespace Etcd.AspNetCore.Session.RequestBenchmarks;
 /// <summary>Writes allocated bytes and median time per operation into docs/benchmarks.md (section <c>alloc</c>).</summary>
 internal static class AllocationReport
 {
-    public static void Write(IReadOnlyCollection<Summary> summaries)
+    public static void Write(IReadOnlyCollection<Summary> summaries, bool smoke)
     {
         var reports = summaries.SelectMany(s => s.Reports).Where(r => r.ResultStatistics is not null).ToArray();
         if (reports.Length == 0)
@@ -18,6 +18,12 @@ internal static class AllocationReport
 
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
+        if (smoke)
+        {
+            sb.AppendLine("**Smoke run** (shortened with command-line options): placeholder numbers, not for citing.");
+            sb.AppendLine();
+        }
+
         sb.AppendLine(c, $"Measured {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC with BenchmarkDotNet (MemoryDiagnoser), one local etcd member (fsync on), on {Environment.ProcessorCount} logical cores, .NET {Environment.Version}.");
         sb.AppendLine();
         sb.AppendLine("| benchmark | side | median time µs | allocated bytes per op | gen0 collections per 1,000 ops |");

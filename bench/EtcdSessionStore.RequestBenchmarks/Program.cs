@@ -11,4 +11,4 @@ var config = DefaultConfig.Instance.AddJob(Job.Default.WithWarmupCount(3).WithIt
 var summaries = BenchmarkSwitcher.FromTypes([typeof(StoreRequestBenchmark), typeof(MiddlewareRequestBenchmark)])
     .Run(args.Length == 0 ? ["--filter", "*"] : args, config)
     .ToArray();
-AllocationReport.Write(summaries);
+AllocationReport.Write(summaries, smoke: args.Length > 0);
