@@ -39,6 +39,19 @@ public sealed class TestStore : IDisposable
     /// <summary>A session for a brand-new key (strict mode, as the middleware makes them).</summary>
     internal EtcdSession NewSession() => Store.CreateStrict(null, () => true);
 
+    /// <summary>A new session holding <paramref name="items"/>, committed to etcd.</summary>
+    internal async Task<EtcdSession> SeedAsync(params (string Key, string Value)[] items)
+    {
+        var session = NewSession();
+        foreach (var (key, value) in items)
+        {
+            session.SetString(key, value);
+        }
+
+        await session.CommitAsync();
+        return session;
+    }
+
     /// <summary>A session for a key a client presented (strict mode), loaded.</summary>
     internal async Task<EtcdSession> OpenAsync(string secret)
     {

@@ -9,9 +9,7 @@ public sealed class ChangeIdTests
     public async Task ChangeId_MovesTheSessionInOneRevision_WithTheSameValueAndLease()
     {
         using var store = TestStore.Create();
-        var session = store.NewSession();
-        session.SetString("cart", "apples");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("cart", "apples"));
         var oldSecret = session.SessionKey;
         var before = (await EtcdFixture.Client.GetAsync(store.StorageKeyOf(oldSecret))).Kvs[0];
 
@@ -41,9 +39,7 @@ public sealed class ChangeIdTests
     public async Task ChangeId_OldKeyNoLongerOpensTheSession_NewKeyKeepsDataAndId()
     {
         using var store = TestStore.Create();
-        var session = store.NewSession();
-        session.SetString("user", "alice");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("user", "alice"));
         var oldSecret = session.SessionKey;
         var id = session.Id;
 
@@ -66,9 +62,7 @@ public sealed class ChangeIdTests
     public async Task ChangeId_WhenTheSessionWasModifiedConcurrently_KeepsBothWritesAndLeavesOneCopy()
     {
         using var store = TestStore.Create();
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
         var oldSecret = session.SessionKey;
 
         var rotating = await store.OpenAsync(oldSecret);

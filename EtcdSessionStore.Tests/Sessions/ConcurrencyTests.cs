@@ -9,9 +9,7 @@ public sealed class ConcurrencyTests
     public async Task Flush_TwoRequestsChangingDifferentKeys_BothPersist()
     {
         using var store = TestStore.Create();
-        var seed = store.NewSession();
-        seed.SetString("base", "0");
-        await seed.CommitAsync();
+        var seed = await store.SeedAsync(("base", "0"));
 
         var a = await store.OpenAsync(seed.SessionKey);
         var b = await store.OpenAsync(seed.SessionKey);
@@ -34,9 +32,7 @@ public sealed class ConcurrencyTests
     public async Task Flush_ManyParallelRequests_EachAddingItsOwnKey_LoseNothing()
     {
         using var store = TestStore.Create(o => o.MaxCommitAttempts = 50);
-        var seed = store.NewSession();
-        seed.SetString("seed", "1");
-        await seed.CommitAsync();
+        var seed = await store.SeedAsync(("seed", "1"));
 
         var sessions = new List<Etcd.AspNetCore.Session.Sessions.EtcdSession>();
         for (var i = 0; i < 16; i++)
@@ -56,9 +52,7 @@ public sealed class ConcurrencyTests
     public async Task Flush_ClearRacingASet_ReappliesTheClearOnTopOfTheOtherWrite()
     {
         using var store = TestStore.Create();
-        var seed = store.NewSession();
-        seed.SetString("x", "1");
-        await seed.CommitAsync();
+        var seed = await store.SeedAsync(("x", "1"));
 
         var writer = await store.OpenAsync(seed.SessionKey);
         var clearer = await store.OpenAsync(seed.SessionKey);
@@ -98,9 +92,7 @@ public sealed class ConcurrencyTests
     public async Task Flush_AfterTheSessionWasDestroyedByAnotherRequest_DoesNotResurrectIt()
     {
         using var store = TestStore.Create();
-        var seed = store.NewSession();
-        seed.SetString("a", "1");
-        await seed.CommitAsync();
+        var seed = await store.SeedAsync(("a", "1"));
         var slow = await store.OpenAsync(seed.SessionKey);
         var signOut = await store.OpenAsync(seed.SessionKey);
 

@@ -12,9 +12,7 @@ public sealed class ExpiryTests
     public async Task IdleSession_IsRemovedByEtcdItself_AndUnreadable()
     {
         using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromSeconds(2));
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
         var key = store.StorageKeyOf(session.SessionKey);
 
         await WaitUntilAsync(async () => (await EtcdFixture.Client.GetAsync(key)).Count == 0, TimeSpan.FromSeconds(10));
@@ -28,9 +26,7 @@ public sealed class ExpiryTests
     {
         using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromMinutes(10));
         var before = DateTimeOffset.UtcNow;
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
 
         var kv = (await EtcdFixture.Client.GetAsync(store.StorageKeyOf(session.SessionKey))).Kvs[0];
         var expiry = ExpiryLease.ExpiryOf(kv.Lease);
@@ -51,9 +47,7 @@ public sealed class ExpiryTests
         using var store = TestStore.Create(
             o => { o.IdleTimeout = TimeSpan.FromMinutes(10); o.RefreshInterval = TimeSpan.FromMinutes(1); },
             s => s.AddSingleton<TimeProvider>(time));
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
         var key = store.StorageKeyOf(session.SessionKey);
         var written = (await EtcdFixture.Client.GetAsync(key)).Kvs[0];
 
@@ -80,9 +74,7 @@ public sealed class ExpiryTests
         // etcd restarts lease TTLs on a leader change; the deadline in the lease id still holds.
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromMinutes(5), s => s.AddSingleton<TimeProvider>(time));
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
 
         time.Advance(TimeSpan.FromMinutes(6));
         var reopened = await store.OpenAsync(session.SessionKey);
@@ -102,9 +94,7 @@ public sealed class ExpiryTests
         using var store = TestStore.Create(
             o => { o.IdleTimeout = TimeSpan.FromMinutes(5); o.AbsoluteTimeout = TimeSpan.FromMinutes(8); },
             s => s.AddSingleton<TimeProvider>(time));
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
 
         // Active every 4 minutes: idle expiry never hits, the absolute one does.
         time.Advance(TimeSpan.FromMinutes(4));
@@ -126,9 +116,7 @@ public sealed class ExpiryTests
     public async Task AbsoluteTimeout_CapsTheLease_SoEtcdRemovesTheSessionInTime()
     {
         using var store = TestStore.Create(o => { o.IdleTimeout = TimeSpan.FromMinutes(5); o.AbsoluteTimeout = TimeSpan.FromSeconds(2); });
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
         var key = store.StorageKeyOf(session.SessionKey);
 
         await WaitUntilAsync(async () => (await EtcdFixture.Client.GetAsync(key)).Count == 0, TimeSpan.FromSeconds(10));

@@ -32,9 +32,7 @@ public sealed class LifecycleTests
     public async Task Flush_WhenNothingChanged_WritesNothing()
     {
         using var store = TestStore.Create();
-        var first = store.NewSession();
-        first.SetString("a", "1");
-        await first.CommitAsync();
+        var first = await store.SeedAsync(("a", "1"));
         var before = (await EtcdFixture.Client.GetAsync(store.StorageKeyOf(first.SessionKey))).Kvs[0].ModRevision;
 
         var second = await store.OpenAsync(first.SessionKey);
@@ -113,12 +111,8 @@ public sealed class LifecycleTests
     public async Task Destroy_RemovesExactlyThatSession_AndIsIdempotent()
     {
         using var store = TestStore.Create();
-        var victim = store.NewSession();
-        victim.SetString("a", "1");
-        await victim.CommitAsync();
-        var neighbour = store.NewSession();
-        neighbour.SetString("b", "2");
-        await neighbour.CommitAsync();
+        var victim = await store.SeedAsync(("a", "1"));
+        var neighbour = await store.SeedAsync(("b", "2"));
         // A key that extends the victim's etcd key: a prefix delete would take it too.
         var extended = store.StorageKeyOf(victim.SessionKey) + "x";
         await EtcdFixture.Client.PutAsync(extended, "keep");
@@ -174,9 +168,7 @@ public sealed class LifecycleTests
     public async Task SecretKey_IsNeitherTheEtcdKeyNorTheId_AndCarries256Bits()
     {
         using var store = TestStore.Create();
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
 
         var keys = await EtcdFixture.Client.GetRangeAsync(store.Prefix);
         var etcdKey = keys.Kvs.Single().Key.ToStringUtf8();
@@ -193,9 +185,7 @@ public sealed class LifecycleTests
     public async Task Retrieve_CorruptStoredValue_GivesAFreshSession_AndLeavesTheDataUntouched()
     {
         using var store = TestStore.Create();
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
         var key = store.StorageKeyOf(session.SessionKey);
         await EtcdFixture.Client.PutAsync(new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8("{\"v\":1,\"id\":\"x\"\nnot json") });
 

@@ -50,9 +50,7 @@ public sealed class LimitsAndFailuresTests
     {
         var member = await EtcdMember.StartSingleAsync("stopped");
         using var store = TestStore.Create(o => o.IOTimeout = TimeSpan.FromSeconds(2), endpoints: member.ClientUrl);
-        var session = store.NewSession();
-        session.SetString("a", "1");
-        await session.CommitAsync();
+        var session = await store.SeedAsync(("a", "1"));
         await member.DisposeAsync();
 
         var reopened = store.Store.CreateStrict(session.SessionKey, () => true);
