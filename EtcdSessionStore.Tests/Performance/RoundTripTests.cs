@@ -36,7 +36,7 @@ public sealed class RoundTripTests
 
         var session = await store.OpenAsync(secret);
         _ = session.GetString("user");
-        _ = session.GetInt32("count");
+        _ = session.GetString("cart");
         await session.CommitAsync();
 
         Assert.That(_counter.Calls, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1 }));
@@ -50,7 +50,7 @@ public sealed class RoundTripTests
         _counter.Reset();
 
         var session = await store.OpenAsync(secret);
-        session.SetInt32("count", 1);
+        session.SetString("cart", "apples, pears");
         await session.CommitAsync();
 
         Assert.That(_counter.Calls, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1, ["Txn"] = 1 }));
@@ -81,12 +81,6 @@ public sealed class RoundTripTests
         });
     }
 
-    private static async Task<string> StoreSessionAsync(TestStore store)
-    {
-        var session = store.NewSession();
-        session.SetString("user", "ada");
-        session.SetInt32("count", 0);
-        await session.CommitAsync();
-        return session.SessionKey;
-    }
+    private static async Task<string> StoreSessionAsync(TestStore store) =>
+        (await store.SeedAsync(("user", "ada"), ("cart", "apples"))).SessionKey;
 }
