@@ -1,15 +1,43 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Etcd.AspNetCore.Session.BenchApp;
 
 /// <summary>A process the benchmark started (redis-server, an app instance); killed with its children on dispose.</summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
+    private static readonly HashSet<int> Running = [];
     private readonly Process _process;
 
+    private static readonly PosixSignalRegistration[] Signals =
+    [
+        PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => KillRunning()),
+        PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => KillRunning()),
+    ];
+
+    static ChildProcess()
+    {
+        // Dispose runs on every normal path; this covers a driver that is stopped, so nothing is left behind.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillRunning();
+    }
+
     private ChildProcess(Process process) => _process = process;
+
+    /// <summary>
+    /// Kills the process with this id if the driver exits while the returned registration is alive; dispose
+    /// it before stopping the process yourself, so that a reused process id is never killed.
+    /// </summary>
+    public static IDisposable KillOnExit(int processId)
+    {
+        lock (Running)
+        {
+            Running.Add(processId);
+        }
+
+        return new Registration(processId);
+    }
 
     public int Id => _process.Id;
 
@@ -32,6 +60,11 @@ internal sealed class ChildProcess : IAsyncDisposable
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        lock (Running)
+        {
+            Running.Add(process.Id);
+        }
+
         return new ChildProcess(process);
     }
 
@@ -79,12 +112,18 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        lock (Running)
+        {
+            Running.Remove(_process.Id);
+        }
+
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
         }
 
         await _process.WaitForExitAsync();
+
         _process.Dispose();
     }
 
@@ -105,5 +144,37 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
 
         throw new InvalidOperationException($"{what} did not start listening on port {port}.");
+    }
+
+    private static void KillRunning()
+    {
+        lock (Running)
+        {
+            foreach (var id in Running)
+            {
+                try
+                {
+                    using var process = Process.GetProcessById(id);
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    // already gone
+                }
+            }
+
+            Running.Clear();
+        }
+    }
+
+    private sealed class Registration(int processId) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (Running)
+            {
+                Running.Remove(processId);
+            }
+        }
     }
 }

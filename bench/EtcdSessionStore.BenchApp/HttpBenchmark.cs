@@ -49,6 +49,7 @@ internal static class HttpBenchmark
         var started = DateTimeOffset.UtcNow;
 
         await using var etcd = await ThrowawayEtcd.StartAsync();
+        using var etcdGuard = ChildProcess.KillOnExit(etcd.ProcessId);
         var (redis, redisEndpoint) = await ChildProcess.StartRedisAsync();
         await using var redisProcess = redis;
         var apps = new Dictionary<string, (ChildProcess Process, Uri Address, string Cookies)>();

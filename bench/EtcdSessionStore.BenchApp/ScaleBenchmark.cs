@@ -32,6 +32,7 @@ internal static class ScaleBenchmark
         var started = DateTimeOffset.UtcNow;
 
         await using var etcd = await ThrowawayEtcd.StartAsync();
+        using var etcdGuard = ChildProcess.KillOnExit(etcd.ProcessId);
         using var raw = new EtcdClient(etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
         var services = new ServiceCollection();
         services.AddEtcdSession(o =>
