@@ -18,17 +18,23 @@ public static class CountingTestStore
         TestStore.Create(configure, services =>
         {
             services.AddSingleton(time);
-            services.AddSingleton(_ => new CountedClient(new EtcdClient(EtcdFixture.Endpoints,
-                configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [counter])));
-            var wired = services.Last(d => d.ServiceType == typeof(SessionBackend));
-            services.Replace(ServiceDescriptor.Singleton(sp =>
-            {
-                var backend = (SessionBackend)wired.ImplementationFactory!(sp);
-                var loggers = sp.GetRequiredService<ILoggerFactory>();
-                var gateway = new EtcdGateway(sp.GetRequiredService<CountedClient>().Client, backend.Options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
-                return new SessionBackend(backend.Options, gateway, backend.Serializers, backend.Time, loggers);
-            }));
+            UseCountingClient(services, counter);
         });
+
+    /// <summary>Makes the store that AddEtcdSession registered in <paramref name="services"/> call etcd through a counting client.</summary>
+    public static void UseCountingClient(IServiceCollection services, CountingInterceptor counter)
+    {
+        services.AddSingleton(_ => new CountedClient(new EtcdClient(EtcdFixture.Endpoints,
+            configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [counter])));
+        var wired = services.Last(d => d.ServiceType == typeof(SessionBackend));
+        services.Replace(ServiceDescriptor.Singleton(sp =>
+        {
+            var backend = (SessionBackend)wired.ImplementationFactory!(sp);
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            var gateway = new EtcdGateway(sp.GetRequiredService<CountedClient>().Client, backend.Options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
+            return new SessionBackend(backend.Options, gateway, backend.Serializers, backend.Time, loggers);
+        }));
+    }
 
     /// <summary>Owns the counting client so that the service provider disposes it.</summary>
     private sealed class CountedClient(EtcdClient client) : IDisposable
