@@ -38,6 +38,55 @@ void EnsureAptTool(string tool, string package)
     throw new CakeException($"{tool} is not on PATH. Install it (Debian/Ubuntu: sudo apt-get install -y {package}) or run this build as root on Debian/Ubuntu to have it installed.");
 }
 
+// Starts a child process that shares this console; a watchdog shell kills it if this build dies without cleaning up.
+System.Diagnostics.Process StartChild(string file, IEnumerable<string> arguments, string workingDirectory = null)
+{
+    var start = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false };
+    if (workingDirectory != null) { start.WorkingDirectory = workingDirectory; }
+    foreach (var argument in arguments) { start.ArgumentList.Add(argument); }
+    var process = System.Diagnostics.Process.Start(start) ?? throw new CakeException($"{file} did not start.");
+    var watchdog = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+    watchdog.ArgumentList.Add("-c");
+    watchdog.ArgumentList.Add($"while kill -0 {System.Environment.ProcessId} 2>/dev/null && kill -0 {process.Id} 2>/dev/null; do sleep 1; done; kill {process.Id} 2>/dev/null");
+    System.Diagnostics.Process.Start(watchdog)?.Dispose();
+    return process;
+}
+
+int FreeLoopbackPort()
+{
+    var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+    listener.Start();
+    var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    listener.Stop();
+    return port;
+}
+
+// Polls url until it answers 200; fails early if the process behind it exits.
+void WaitUntilHealthy(string url, System.Diagnostics.Process process, string what)
+{
+    using var http = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+    var deadline = DateTime.UtcNow.AddSeconds(30);
+    while (DateTime.UtcNow < deadline)
+    {
+        if (process.HasExited) { throw new CakeException($"{what} exited with code {process.ExitCode} before it was ready (is its port taken?)."); }
+        try { if (http.GetAsync(url).GetAwaiter().GetResult().IsSuccessStatusCode) { return; } }
+        catch (Exception ex) when (ex is System.Net.Http.HttpRequestException || ex is TaskCanceledException) { }
+        System.Threading.Thread.Sleep(200);
+    }
+    throw new CakeException($"{what} did not answer {url} within 30 s.");
+}
+
+void StopChild(System.Diagnostics.Process process)
+{
+    try
+    {
+        if (!process.HasExited) { process.Kill(entireProcessTree: true); }
+        process.WaitForExit(10_000);
+    }
+    catch (InvalidOperationException) { } // already gone
+    process.Dispose();
+}
+
 ///////////////////////////////////////////////////////////////////////////////
 // TASKS
 ///////////////////////////////////////////////////////////////////////////////
@@ -68,6 +117,67 @@ Task("Test")
     });
 });
 
+Task("Demo")
+    .Description("Runs the demo shop twice (http://127.0.0.1:5000 and :5001) on one etcd: a throwaway local one unless EtcdSession__Endpoints is set. Ctrl+C stops everything it started.")
+    .IsDependentOn("EnsureEtcd")
+    .Does(() =>
+{
+    var project = "./samples/EtcdSessionStore.Demo/EtcdSessionStore.Demo.csproj";
+    DotNetBuild(project, new DotNetBuildSettings { Configuration = configuration });
+    var bin = MakeAbsolute(Directory($"./samples/EtcdSessionStore.Demo/bin/{configuration}/net10.0")).FullPath;
+
+    var stop = new System.Threading.ManualResetEventSlim();
+    using var onInterrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+    using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+    var started = new List<System.Diagnostics.Process>();
+    string dataDir = null;
+    try
+    {
+        var endpoints = EnvironmentVariable("EtcdSession__Endpoints");
+        if (string.IsNullOrWhiteSpace(endpoints))
+        {
+            var clientPort = FreeLoopbackPort();
+            var peerPort = FreeLoopbackPort();
+            endpoints = $"http://127.0.0.1:{clientPort}";
+            dataDir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"etcd-demo-{Guid.NewGuid():N}");
+            Information($"Starting a throwaway etcd on {endpoints} (data in {dataDir}).");
+            var etcd = StartChild("etcd", new[]
+            {
+                "--name", "demo", "--data-dir", dataDir, "--logger", "zap", "--log-level", "error",
+                "--listen-client-urls", endpoints, "--advertise-client-urls", endpoints,
+                "--listen-peer-urls", $"http://127.0.0.1:{peerPort}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peerPort}",
+                "--initial-cluster", $"demo=http://127.0.0.1:{peerPort}",
+            });
+            started.Add(etcd);
+            WaitUntilHealthy($"{endpoints}/health", etcd, "etcd");
+        }
+        else
+        {
+            Information($"Using the etcd at {endpoints} (EtcdSession__Endpoints).");
+        }
+
+        // One after the other: the first instance creates the shared Data Protection key in etcd, the second reads it.
+        var urls = new[] { "http://127.0.0.1:5000", "http://127.0.0.1:5001" };
+        foreach (var url in urls)
+        {
+            var instance = StartChild("dotnet", new[] { System.IO.Path.Combine(bin, "EtcdSessionStore.Demo.dll"), "--urls", url, "--EtcdSession:Endpoints", endpoints }, bin);
+            started.Add(instance);
+            WaitUntilHealthy($"{url}/health", instance, $"The demo on {url}");
+        }
+
+        Information("");
+        Information($"The demo shop runs on {urls[0]} and {urls[1]}, sharing etcd at {endpoints}.");
+        Information("Sign in on one, shop on the other. Press Ctrl+C to stop everything.");
+        stop.Wait();
+        Information("Stopping.");
+    }
+    finally
+    {
+        for (var i = started.Count - 1; i >= 0; i--) { StopChild(started[i]); }
+        if (dataDir != null && System.IO.Directory.Exists(dataDir)) { System.IO.Directory.Delete(dataDir, recursive: true); }
+    }
+});
+
 // Benchmarks: each starts its own etcd (fsync on) and, for Bench, redis-server and the app instances, and
 // writes its results between marker comments in docs/benchmarks.md.
 Task("EnsureBenchTools")
@@ -93,7 +203,7 @@ void RunBenchApp(string command, ProcessArgumentBuilder args)
 }
 
 Task("Bench")
-    .Description("This store vs the stock session over Redis and in memory, under wrk; about 5 minutes. Options: --duration=10 --rounds=3 --connections=16 --sessions=1024.")
+    .Description("This store vs the stock session over Redis and in memory, under wrk; about 7 minutes. Options: --duration=10 --rounds=3 --connections=16 --sessions=1024.")
     .IsDependentOn("EnsureBenchTools")
     .Does(() => RunBenchApp("http", new ProcessArgumentBuilder()
         .Append("--duration").Append(Argument("duration", "10"))
@@ -110,7 +220,7 @@ Task("BenchScale")
         .Append("--samples").Append(Argument("samples", "2000"))));
 
 Task("BenchAllocations")
-    .Description("Allocations and time per request of the store and the middleware (BenchmarkDotNet); about 3 minutes.")
+    .Description("Allocations and time per request of the store and the middleware (BenchmarkDotNet); about 4 minutes.")
     .IsDependentOn("EnsureEtcd")
     .Does(() => DotNetRun("./bench/EtcdSessionStore.RequestBenchmarks/EtcdSessionStore.RequestBenchmarks.csproj",
         new ProcessArgumentBuilder(), new DotNetRunSettings { Configuration = "Release" }));

@@ -23,4 +23,10 @@ public static class EtcdSessionDefaults
 
     /// <summary>The largest key accepted by <c>ISession.Set</c>, in UTF-8 bytes.</summary>
     public const int MaxItemKeyBytes = 1024;
+
+    /// <summary>The default session cookie name: <c>.Etcd.Session</c>.</summary>
+    public const string CookieName = ".Etcd.Session";
+
+    /// <summary>The default session cookie path: <c>/</c>.</summary>
+    public const string CookiePath = "/";
 }

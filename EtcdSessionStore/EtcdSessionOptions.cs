@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace Etcd.AspNetCore.Session;
 
 /// <summary>Settings of the etcd session store.</summary>
@@ -54,6 +56,40 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is <c>JSON</c>.</value>
     public string Serializer { get; set; } = EtcdSessionDefaults.Serializer;
 
+    // ASP.NET Core integration (app.UseEtcdSession()).
+
+    /// <summary>
+    /// The session cookie. It carries the secret session key, protected with ASP.NET Core Data Protection.
+    /// Configuration keys: <c>Cookie:Name</c>, <c>Cookie:Path</c>, <c>Cookie:Domain</c>, <c>Cookie:HttpOnly</c>,
+    /// <c>Cookie:SameSite</c>, <c>Cookie:SecurePolicy</c>, <c>Cookie:IsEssential</c>.
+    /// </summary>
+    /// <value>
+    /// The default value is a cookie named <c>.Etcd.Session</c>, path <c>/</c>, HttpOnly, SameSite Lax, Secure whenever
+    /// the request is HTTPS (<see cref="CookieSecurePolicy.SameAsRequest"/>), essential (sent without consent).
+    /// It is a browser-session cookie: the session's lifetime is enforced in etcd.
+    /// </value>
+    public CookieBuilder Cookie { get; set; } = new()
+    {
+        Name = EtcdSessionDefaults.CookieName,
+        Path = EtcdSessionDefaults.CookiePath,
+        HttpOnly = true,
+        SameSite = SameSiteMode.Lax,
+        SecurePolicy = CookieSecurePolicy.SameAsRequest,
+        IsEssential = true,
+    };
+
+    /// <summary>What a request gets when etcd cannot be reached while its session is loaded.</summary>
+    /// <value>The default value is <see cref="EtcdSessionUnavailableBehavior.FailRequest"/> (a 503 response).</value>
+    public EtcdSessionUnavailableBehavior UnavailableBehavior { get; set; } = EtcdSessionUnavailableBehavior.FailRequest;
+
+    /// <summary>Move the session to a new secret key when the app signs a user in (<c>HttpContext.SignInAsync</c>).</summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool RegenerateIdOnSignIn { get; set; } = true;
+
+    /// <summary>Destroy the session when the app signs the user out (<c>HttpContext.SignOutAsync</c>).</summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool DestroyOnSignOut { get; set; } = true;
+
     /// <summary>The refresh interval in force: <see cref="RefreshInterval"/>, or its default.</summary>
     internal TimeSpan EffectiveRefreshInterval =>
         RefreshInterval ?? TimeSpan.FromTicks(Math.Min(IdleTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));
@@ -62,5 +98,6 @@ public sealed class EtcdSessionOptions
     public override string ToString() =>
         $"Endpoints={Endpoints}, Username={Username ?? "(none)"}, Password={(Password is null ? "(none)" : "*****")}, " +
         $"KeyPrefix={KeyPrefix}, IdleTimeout={IdleTimeout}, AbsoluteTimeout={AbsoluteTimeout?.ToString() ?? "(none)"}, " +
-        $"IOTimeout={IOTimeout}, Serializer={Serializer}";
+        $"IOTimeout={IOTimeout}, Serializer={Serializer}, " +
+        $"Cookie={Cookie?.Name}, UnavailableBehavior={UnavailableBehavior}, RegenerateIdOnSignIn={RegenerateIdOnSignIn}, DestroyOnSignOut={DestroyOnSignOut}";
 }

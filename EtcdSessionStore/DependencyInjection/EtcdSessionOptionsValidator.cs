@@ -1,4 +1,5 @@
 using Etcd.AspNetCore.Session.Storage;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session.DependencyInjection;
@@ -54,6 +55,21 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
         if (!string.IsNullOrEmpty(options.Password) && string.IsNullOrEmpty(options.Username))
         {
             failures.Add($"{Section}:Password is set but {Section}:Username is empty: give both or neither.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Cookie?.Name))
+        {
+            failures.Add($"{Section}:Cookie:Name '{options.Cookie?.Name}' is invalid: the session cookie needs a non-empty name, e.g. '{EtcdSessionDefaults.CookieName}'.");
+        }
+
+        if (options.Cookie is { SameSite: SameSiteMode.None, SecurePolicy: CookieSecurePolicy.None })
+        {
+            failures.Add($"{Section}:Cookie:SameSite 'None' with {Section}:Cookie:SecurePolicy 'None' is invalid: browsers drop SameSite=None cookies that are not Secure; use SecurePolicy 'Always' or 'SameAsRequest', or another SameSite.");
+        }
+
+        if (!Enum.IsDefined(options.UnavailableBehavior))
+        {
+            failures.Add($"{Section}:UnavailableBehavior '{options.UnavailableBehavior}' is invalid: it must be FailRequest or ContinueWithoutSession.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,8 +1,10 @@
+using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.DependencyInjection;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
 using Microsoft.AspNetCore.Session;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -25,6 +27,19 @@ public static class EtcdSessionServiceCollectionExtensions
         return services.AddEtcdSessionCore();
     }
 
+    /// <summary>
+    /// Registers the etcd session store with options bound from configuration, e.g.
+    /// <c>builder.Configuration.GetSection("EtcdSession")</c>: the keys are the property names of
+    /// <see cref="EtcdSessionOptions"/>. Options are validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddEtcdSession(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<EtcdSessionOptions>().Bind(configuration);
+        return services.AddEtcdSessionCore();
+    }
+
     private static IServiceCollection AddEtcdSessionCore(this IServiceCollection services)
     {
         services.AddOptions<EtcdSessionOptions>().ValidateOnStart();
@@ -41,6 +56,9 @@ public static class EtcdSessionServiceCollectionExtensions
             return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers);
         });
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
+        services.AddDataProtection();
+        services.TryAddSingleton<SessionCookie>();
+        SessionAwareAuthenticationService.Decorate(services);
         services.RemoveAll<ISessionStore>();
         services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());
         return services;

@@ -26,6 +26,14 @@ public static class EtcdSessionExtensions
     public static Task DestroyAsync(this ISession session, CancellationToken cancellationToken = default) =>
         Ours(session).DestroyAsync(cancellationToken);
 
+    /// <summary>The session's non-secret id, creation time and expiry, as stored in etcd.</summary>
+    /// <exception cref="InvalidOperationException">The session is not an etcd session, or has not been loaded.</exception>
+    public static EtcdSessionInfo GetInfo(this ISession session)
+    {
+        var ours = Ours(session);
+        return new EtcdSessionInfo(ours.Id, ours.Created, ours.ExpiresAt);
+    }
+
     internal static EtcdSession Ours(ISession session)
     {
         ArgumentNullException.ThrowIfNull(session);

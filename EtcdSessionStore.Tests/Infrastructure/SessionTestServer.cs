@@ -1,0 +1,234 @@
+using System.Net;
+using System.Security.Claims;
+using dotnet_etcd;
+using Etcd.AspNetCore.Session.Serialization;
+using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Storage;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
+
+/// <summary>
+/// An app under <c>app.UseEtcdSession()</c> on TestServer, talking to the shared etcd under its own prefix through
+/// a client whose calls are counted (and can be made to fail). Routes: GET /get?key=, POST /set?key=&amp;value=,
+/// POST /set-streaming (sets, then starts the response itself), POST /regenerate, POST /destroy, POST /signin, POST /signout.
+/// </summary>
+public sealed class SessionTestServer : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private readonly EtcdClient _client;
+    private readonly Hooks _hooks;
+
+    private SessionTestServer(IHost host, EtcdClient client, string prefix, EtcdCallInterceptor calls, CapturingLoggerProvider logs, Hooks hooks)
+    {
+        _hooks = hooks;
+        _host = host;
+        _client = client;
+        Prefix = prefix;
+        Calls = calls;
+        Logs = logs;
+    }
+
+    public string Prefix { get; }
+
+    public EtcdCallInterceptor Calls { get; }
+
+    public CapturingLoggerProvider Logs { get; }
+
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>Runs inside the /set endpoint after the session was loaded and before it is written.</summary>
+    public Func<Task>? DuringSet
+    {
+        get => _hooks.DuringSet;
+        set => _hooks.DuringSet = value;
+    }
+
+    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null)
+    {
+        var prefix = EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
+        var calls = new EtcdCallInterceptor();
+        var logs = new CapturingLoggerProvider();
+        var hooks = new Hooks();
+        endpoints ??= EtcdFixture.Endpoints;
+        var client = new EtcdClient(endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
+        var host = new HostBuilder()
+            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Trace).AddProvider(logs))
+            .ConfigureWebHost(web => web
+                .UseTestServer()
+                .ConfigureServices(services =>
+                {
+                    services.AddEtcdSession(o =>
+                    {
+                        o.Endpoints = endpoints;
+                        o.KeyPrefix = prefix;
+                        o.IOTimeout = TimeSpan.FromSeconds(2);
+                        configure?.Invoke(o);
+                    });
+                    services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+                    services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client)));
+                    services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+                })
+                .Configure(app =>
+                {
+                    app.UseAuthentication();
+                    app.UseEtcdSession();
+                    app.Run(context => HandleAsync(context, hooks));
+                }))
+            .Build();
+        await host.StartAsync();
+        return new SessionTestServer(host, client, prefix, calls, logs, hooks);
+    }
+
+    /// <summary>A browser: keeps the cookies this server sets.</summary>
+    public TestBrowser NewBrowser(string? baseAddress = null)
+    {
+        var http = _host.GetTestClient();
+        if (baseAddress is not null)
+        {
+            http.BaseAddress = new Uri(baseAddress);
+        }
+
+        return new TestBrowser(http);
+    }
+
+    /// <summary>A cookie value that carries <paramref name="secret"/>, protected as the middleware protects it.</summary>
+    internal string ProtectedCookieFor(string secret) => Services.GetRequiredService<global::Etcd.AspNetCore.Session.AspNetCore.SessionCookie>().Protect(secret);
+
+    public string StorageKeyOf(string secret) => SessionKeys.StorageKey(Prefix, secret);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        _client.Dispose();
+    }
+
+    private static SessionBackend BackendOn(IServiceProvider sp, EtcdClient client)
+    {
+        var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
+        var loggers = sp.GetRequiredService<ILoggerFactory>();
+        var gateway = new EtcdGateway(client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
+        return new SessionBackend(options, gateway, new SessionSerializerSet(new JsonSessionSerializer(), []), TimeProvider.System, loggers);
+    }
+
+    private static async Task HandleAsync(HttpContext context, Hooks hooks)
+    {
+        var session = context.Session;
+        var query = context.Request.Query;
+        switch (context.Request.Path.Value)
+        {
+            case "/get":
+                context.Response.Headers["X-Session-Available"] = session.IsAvailable ? "true" : "false";
+                await context.Response.WriteAsync(session.GetString(query["key"]!) ?? "");
+                break;
+            case "/set":
+                if (hooks.DuringSet is { } during)
+                {
+                    await during();
+                }
+
+                session.SetString(query["key"]!, query["value"]!);
+                break;
+            case "/set-streaming":
+                session.SetString(query["key"]!, query["value"]!);
+                await context.Response.WriteAsync("streamed");
+                await context.Response.Body.FlushAsync();
+                break;
+            case "/try-set":
+                try
+                {
+                    session.SetString("k", "v");
+                    await context.Response.WriteAsync("written");
+                }
+                catch (InvalidOperationException)
+                {
+                    await context.Response.WriteAsync("refused");
+                }
+
+                break;
+            case "/regenerate":
+                await session.RegenerateIdAsync();
+                break;
+            case "/destroy":
+                await session.DestroyAsync();
+                break;
+            case "/signin":
+                var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, query["user"].ToString() ?? "someone")], CookieAuthenticationDefaults.AuthenticationScheme);
+                await context.SignInAsync(new ClaimsPrincipal(identity));
+                break;
+            case "/signout":
+                await context.SignOutAsync();
+                break;
+            default:
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                break;
+        }
+    }
+}
+
+internal sealed class Hooks
+{
+    public Func<Task>? DuringSet { get; set; }
+}
+
+/// <summary>An HTTP client that keeps cookies across requests, as a browser does.</summary>
+public sealed class TestBrowser
+{
+    private readonly HttpClient _http;
+
+    public TestBrowser(HttpClient http)
+    {
+        _http = http;
+    }
+
+    public CookieContainer Cookies { get; } = new();
+
+    public string? SessionCookie => Cookies.GetCookies(_http.BaseAddress!)[EtcdSessionDefaults.CookieName]?.Value;
+
+    public Task<HttpResponseMessage> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
+
+    public Task<HttpResponseMessage> PostAsync(string path) => SendAsync(HttpMethod.Post, path);
+
+    public async Task<string> GetStringAsync(string path)
+    {
+        using var response = await GetAsync(path);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    public void SetSessionCookie(string value) =>
+        Cookies.Add(_http.BaseAddress!, new Cookie(EtcdSessionDefaults.CookieName, value));
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        var header = Cookies.GetCookieHeader(_http.BaseAddress!);
+        if (header.Length > 0)
+        {
+            request.Headers.Add("Cookie", header);
+        }
+
+        var response = await _http.SendAsync(request);
+        if (response.Headers.TryGetValues("Set-Cookie", out var setCookies))
+        {
+            foreach (var setCookie in setCookies)
+            {
+                Cookies.SetCookies(_http.BaseAddress!, setCookie);
+            }
+        }
+
+        return response;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Etcd.AspNetCore.Session.AspNetCore;
+
+/// <summary>
+/// Wraps the app's <see cref="IAuthenticationService"/>: signing in moves the etcd session to a new key (no session
+/// fixation across login), signing out destroys it. Acts only on requests that run under <c>app.UseEtcdSession()</c>.
+/// </summary>
+internal sealed class SessionAwareAuthenticationService : IAuthenticationService
+{
+    private readonly IAuthenticationService _inner;
+    private readonly IOptions<EtcdSessionOptions> _options;
+
+    public SessionAwareAuthenticationService(IAuthenticationService inner, IOptions<EtcdSessionOptions> options)
+    {
+        _inner = inner;
+        _options = options;
+    }
+
+    /// <summary>Replaces the registered <see cref="IAuthenticationService"/> (or the default one) by this wrapper around it.</summary>
+    public static void Decorate(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(Marker)))
+        {
+            return;
+        }
+
+        services.AddSingleton<Marker>();
+        var existing = services.LastOrDefault(d => d.ServiceType == typeof(IAuthenticationService) && !d.IsKeyedService);
+        Func<IServiceProvider, IAuthenticationService> inner = existing switch
+        {
+            null => DefaultService, // AddAuthentication() comes later and finds ours in place
+            { ImplementationInstance: IAuthenticationService instance } => _ => instance,
+            { ImplementationFactory: { } factory } => sp => (IAuthenticationService)factory(sp),
+            { ImplementationType: { } type } => sp => (IAuthenticationService)ActivatorUtilities.CreateInstance(sp, type),
+            _ => DefaultService,
+        };
+        var lifetime = existing?.Lifetime ?? ServiceLifetime.Scoped;
+        services.RemoveAll(typeof(IAuthenticationService));
+        services.Add(ServiceDescriptor.Describe(typeof(IAuthenticationService),
+            sp => new SessionAwareAuthenticationService(inner(sp), sp.GetRequiredService<IOptions<EtcdSessionOptions>>()), lifetime));
+    }
+
+    private static AuthenticationService DefaultService(IServiceProvider services) =>
+        services.GetService<IAuthenticationSchemeProvider>() is null
+            ? throw new InvalidOperationException("No authentication is registered: call services.AddAuthentication(...) before signing users in or out.")
+            : ActivatorUtilities.CreateInstance<AuthenticationService>(services);
+
+    public Task<AuthenticateResult> AuthenticateAsync(HttpContext context, string? scheme) => _inner.AuthenticateAsync(context, scheme);
+
+    public Task ChallengeAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) => _inner.ChallengeAsync(context, scheme, properties);
+
+    public Task ForbidAsync(HttpContext context, string? scheme, AuthenticationProperties? properties) => _inner.ForbidAsync(context, scheme, properties);
+
+    public async Task SignInAsync(HttpContext context, string? scheme, ClaimsPrincipal principal, AuthenticationProperties? properties)
+    {
+        // Rotate first: if etcd fails, the user is not signed in on a session key that may have been planted.
+        if (_options.Value.RegenerateIdOnSignIn && SessionOf(context) is { } session)
+        {
+            if (!session.IsAvailable)
+            {
+                throw new EtcdSessionException(EtcdSessionErrorKind.Unavailable,
+                    "The session is unavailable (etcd could not be reached), so its key cannot be rotated; the sign-in was refused. Try again, or set RegenerateIdOnSignIn to false.");
+            }
+
+            await session.RegenerateIdAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        await _inner.SignInAsync(context, scheme, principal, properties).ConfigureAwait(false);
+    }
+
+    public async Task SignOutAsync(HttpContext context, string? scheme, AuthenticationProperties? properties)
+    {
+        // An unavailable session may still exist in etcd: try to delete it, and fail the sign-out if that fails.
+        if (_options.Value.DestroyOnSignOut && SessionOf(context) is { } session && (session.IsStored || !session.IsAvailable))
+        {
+            await session.DestroyAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        await _inner.SignOutAsync(context, scheme, properties).ConfigureAwait(false);
+    }
+
+    private static Sessions.EtcdSession? SessionOf(HttpContext context) =>
+        (context.Features.Get<ISessionFeature>() as EtcdSessionFeature)?.EtcdSession;
+
+    /// <summary>Registered once, so that a second <c>AddEtcdSession</c> does not wrap the wrapper.</summary>
+    internal sealed class Marker;
+}

@@ -1,0 +1,21 @@
+namespace Etcd.AspNetCore.Session;
+
+/// <summary>What may be shown or logged about a session: never its secret key.</summary>
+public sealed class EtcdSessionInfo
+{
+    internal EtcdSessionInfo(string id, DateTimeOffset? created, DateTimeOffset? expiresAt)
+    {
+        Id = id;
+        Created = created;
+        ExpiresAt = expiresAt;
+    }
+
+    /// <summary>The session's stable, non-secret id.</summary>
+    public string Id { get; }
+
+    /// <summary>When the session was first stored, or <see langword="null"/> if it is not stored yet.</summary>
+    public DateTimeOffset? Created { get; }
+
+    /// <summary>When it expires unless used again (the earlier of its idle and absolute deadlines), or <see langword="null"/> if it is not stored.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
+}

@@ -1,0 +1,3 @@
+using EtcdSessionStore.Demo;
+
+await ShopApp.Build(args).RunAsync();

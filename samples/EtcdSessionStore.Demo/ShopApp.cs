@@ -1,0 +1,106 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Etcd.AspNetCore.Session;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace EtcdSessionStore.Demo;
+
+/// <summary>
+/// A small shop: sign in, put items in a cart kept in the etcd session, sign out. Several instances share one etcd
+/// (sessions and the Data Protection key ring), so a client can hop between them.
+/// </summary>
+public static class ShopApp
+{
+    private const string CartKey = "cart";
+    private const int MaxCartItems = 50;
+    private const int MaxTextLength = 64;
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+
+        // [quick-start-services]
+        builder.Services.AddEtcdSession(builder.Configuration.GetSection("EtcdSession"));
+        builder.Services.AddDataProtection()
+            .SetApplicationName("EtcdSessionStore.Demo")
+            .PersistKeysToEtcd();
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(o => o.Cookie.Name = ".Shop.Auth");
+        // [/quick-start-services]
+
+        var app = builder.Build();
+
+        // [quick-start-pipeline]
+        app.UseAuthentication();
+        app.UseEtcdSession();
+        // [/quick-start-pipeline]
+
+        MapRoutes(app);
+        return app;
+    }
+
+    private static void MapRoutes(WebApplication app)
+    {
+        app.MapGet("/", (HttpContext context) => Html(ShopPages.Home(context.User.Identity?.Name, ReadCart(context.Session))));
+
+        app.MapGet("/session", (HttpContext context) =>
+            Html(ShopPages.Session(context.Session.GetInfo(), context.Request.Host.ToString(), Environment.ProcessId)));
+
+        app.MapGet("/health", () => Results.Text("ok"));
+
+        app.MapGet("/cart", (HttpContext context) => Results.Json(ReadCart(context.Session)));
+
+        // The POST routes take plain form posts (or no body) so they can be scripted with curl: no antiforgery
+        // token. The session and sign-in cookies are SameSite=Lax, so browsers do not send them on cross-site POSTs.
+        app.MapPost("/login", async (HttpContext context) =>
+        {
+            var form = await FormOf(context.Request);
+            var user = form["user"].ToString().Trim();
+            if (user.Length is 0 or > MaxTextLength)
+            {
+                return Results.Problem($"Form field 'user' must be 1 to {MaxTextLength} characters.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], CookieAuthenticationDefaults.AuthenticationScheme);
+            await context.SignInAsync(new ClaimsPrincipal(identity)); // moves the session to a new key (RegenerateIdOnSignIn)
+            return Done(form, new { user });
+        });
+
+        app.MapPost("/cart", async (HttpContext context) =>
+        {
+            var form = await FormOf(context.Request);
+            var item = form["item"].ToString().Trim();
+            var cart = ReadCart(context.Session);
+            if (item.Length is 0 or > MaxTextLength || cart.Count >= MaxCartItems)
+            {
+                return Results.Problem($"Form field 'item' must be 1 to {MaxTextLength} characters, and a cart holds at most {MaxCartItems} items.",
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            cart.Add(item);
+            context.Session.SetString(CartKey, JsonSerializer.Serialize(cart));
+            return Done(form, cart);
+        });
+
+        app.MapPost("/logout", async (HttpContext context) =>
+        {
+            var form = await FormOf(context.Request);
+            await context.SignOutAsync(); // destroys the session (DestroyOnSignOut)
+            return Done(form, new { signedOut = true });
+        });
+    }
+
+    private static async Task<IFormCollection> FormOf(HttpRequest request) =>
+        request.HasFormContentType ? await request.ReadFormAsync(request.HttpContext.RequestAborted) : FormCollection.Empty;
+
+    private static List<string> ReadCart(ISession session) =>
+        session.GetString(CartKey) is { } json ? JsonSerializer.Deserialize<List<string>>(json) ?? [] : [];
+
+    // HTML forms send return=/ and get redirected back; scripts get JSON.
+    private static IResult Done(IFormCollection form, object json) =>
+        form["return"] == "/" ? Results.Redirect("/") : Results.Json(json);
+
+    private static IResult Html(string body) => Results.Content(body, "text/html; charset=utf-8");
+}
