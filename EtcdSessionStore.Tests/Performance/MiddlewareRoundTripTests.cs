@@ -9,8 +9,8 @@ using Microsoft.Extensions.Time.Testing;
 namespace Etcd.AspNetCore.Session.Tests.Performance;
 
 /// <summary>
-/// etcd calls per HTTP request through a real pipeline on TestServer (session middleware, asynchronous load,
-/// endpoint, commit), counted on the wire. The clock is frozen: every write lands on one expiry second.
+/// etcd calls per HTTP request through <c>UseEtcdSession</c> on TestServer (load, endpoint, commit, cookie),
+/// counted on the wire. The clock is frozen: every write lands on one expiry second.
 /// </summary>
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public sealed class MiddlewareRoundTripTests : IAsyncDisposable
@@ -72,7 +72,6 @@ public sealed class MiddlewareRoundTripTests : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
-        builder.Services.AddSession();
         builder.Services.AddEtcdSession(o =>
         {
             o.Endpoints = EtcdFixture.Endpoints;
@@ -81,12 +80,7 @@ public sealed class MiddlewareRoundTripTests : IAsyncDisposable
         builder.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(DateTimeOffset.UtcNow));
         CountingTestStore.UseCountingClient(builder.Services, _counter);
         _app = builder.Build();
-        _app.UseSession();
-        _app.Use(async (context, next) =>
-        {
-            await context.Session.LoadAsync(context.RequestAborted);
-            await next(context);
-        });
+        _app.UseEtcdSession();
         _app.MapGet("/seed", (HttpContext context) =>
         {
             context.Session.SetString("user", "ada");

@@ -5,7 +5,8 @@ namespace Etcd.AspNetCore.Session.BenchApp;
 /// <summary>
 /// The app under test, the same for every side: <c>GET /seed</c> creates a session, <c>GET /read</c> reads two
 /// session values, <c>POST /write</c> changes one. The session is loaded asynchronously before the endpoint
-/// runs (the documented practice for the stock session; the etcd store never loads synchronously).
+/// runs: by <c>UseEtcdSession</c> itself, and for the stock session by a middleware that awaits
+/// <c>LoadAsync</c> (its documented practice).
 /// </summary>
 internal static class BenchServer
 {
@@ -25,7 +26,7 @@ internal static class BenchServer
         }
 
         var app = builder.Build();
-        MapEndpoints(app);
+        MapEndpoints(app, mode);
         await app.RunAsync();
         return 0;
     }
@@ -34,7 +35,11 @@ internal static class BenchServer
     public static bool TryConfigure(WebApplicationBuilder builder, string mode, string etcdEndpoints, string redisEndpoint)
     {
         builder.Logging.ClearProviders();
-        builder.Services.AddSession(); // cookie handling and the stock store; AddEtcdSession replaces the store
+        if (mode != "etcd")
+        {
+            builder.Services.AddSession();
+        }
+
         switch (mode)
         {
             case "etcd":
@@ -60,14 +65,22 @@ internal static class BenchServer
     }
 
     /// <summary>The session middleware, the asynchronous load before the endpoint, and the endpoints.</summary>
-    public static void MapEndpoints(WebApplication app)
+    public static void MapEndpoints(WebApplication app, string mode)
     {
-        app.UseSession();
-        app.Use(async (context, next) =>
+        if (mode == "etcd")
         {
-            await context.Session.LoadAsync(context.RequestAborted);
-            await next(context);
-        });
+            app.UseEtcdSession();
+        }
+        else
+        {
+            app.UseSession();
+            app.Use(async (context, next) =>
+            {
+                await context.Session.LoadAsync(context.RequestAborted);
+                await next(context);
+            });
+        }
+
         app.MapGet("/health", () => "ok");
         app.MapGet("/seed", (HttpContext context) =>
         {

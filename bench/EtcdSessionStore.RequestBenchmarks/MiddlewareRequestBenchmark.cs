@@ -35,7 +35,7 @@ public class MiddlewareRequestBenchmark
         builder.WebHost.UseTestServer();
         BenchServer.TryConfigure(builder, Side, endpoint, "127.0.0.1:1");
         _app = builder.Build();
-        BenchServer.MapEndpoints(_app);
+        BenchServer.MapEndpoints(_app, Side);
         await _app.StartAsync();
         _client = _app.GetTestClient();
         using var seeded = await _client.GetAsync(new Uri("/seed", UriKind.Relative));
