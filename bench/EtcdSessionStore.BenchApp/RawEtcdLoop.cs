@@ -22,8 +22,11 @@ internal static class RawEtcdLoop
         /// <summary>A Put with no lease.</summary>
         Put,
 
-        /// <summary>A Put that attaches the key to a lease of the current second (as the store's writes do).</summary>
-        PutOnSecondLease,
+        /// <summary>
+        /// What the store's write request sends, without the app: a Range, then a transaction guarded on the
+        /// mod_revision it read that puts the value on a lease of the current second.
+        /// </summary>
+        RangeThenTxnOnSecondLease,
     }
 
     private const int Keys = 1024;
@@ -64,10 +67,21 @@ internal static class RawEtcdLoop
                             await client.PutAsync(new PutRequest { Key = key, Value = value });
                             break;
                         default:
+                            var read = await client.GetAsync(new RangeRequest { Key = key });
                             var second = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
                             var lease = await leases.GetOrAdd(second, _ => new Lazy<Task<long>>(async () =>
                                 (await client.LeaseGrantAsync(new LeaseGrantRequest { TTL = 1200 })).ID)).Value;
-                            await client.PutAsync(new PutRequest { Key = key, Value = value, Lease = lease });
+                            var txn = new TxnRequest();
+                            txn.Compare.Add(new Compare
+                            {
+                                Key = key,
+                                Target = Compare.Types.CompareTarget.Mod,
+                                Result = Compare.Types.CompareResult.Equal,
+                                ModRevision = read.Kvs[0].ModRevision,
+                            });
+                            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } });
+                            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+                            await client.TransactionAsync(txn);
                             break;
                     }
 
