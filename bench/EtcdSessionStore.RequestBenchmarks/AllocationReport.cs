@@ -31,7 +31,8 @@ internal static class AllocationReport
         foreach (var report in reports)
         {
             var benchmark = report.BenchmarkCase;
-            var side = benchmark.Parameters.Items.FirstOrDefault(p => p.Name == "Side")?.Value?.ToString() ?? "etcd";
+            var side = benchmark.Parameters.Items.FirstOrDefault(p => p.Name == "Side")?.Value?.ToString()
+                ?? (benchmark.Descriptor.WorkloadMethod.Name.StartsWith("Raw", StringComparison.Ordinal) ? "dotnet-etcd alone" : "etcd");
             var allocated = report.GcStats.GetBytesAllocatedPerOperation(benchmark);
             var gen0 = report.GcStats.Gen0Collections * 1000.0 / Math.Max(1, report.GcStats.TotalOperations);
             sb.AppendLine(c, $"| {benchmark.Descriptor.Type.Name}.{benchmark.Descriptor.WorkloadMethod.Name} | {side} | {report.ResultStatistics!.Median / 1000:N1} | {allocated:N0} | {gen0:0.00} |");
