@@ -37,8 +37,7 @@ internal static class HttpChart
             kinds.Select((kind, k) => new Tick(k * (sides.Length + 1) + (sides.Length - 1) / 2.0, kind.Item2, isMajor: true)).ToArray());
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Axes.Margins(bottom: 0, top: 0.15);
-        plot.Legend.Alignment = Alignment.UpperRight;
-        plot.ShowLegend();
+        plot.ShowLegend(Edge.Bottom);
         plot.YLabel("requests / s");
         plot.Title("Session middleware throughput (higher is better)");
         plot.SavePng(file, 900, 500);
