@@ -9,12 +9,12 @@ using Microsoft.Extensions.Logging;
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 
 /// <summary>
-/// A <see cref="TestStore"/> whose store talks to etcd through a client with a <see cref="CountingInterceptor"/>:
+/// A <see cref="TestStore"/> whose store talks to etcd through a client with a <see cref="EtcdCallInterceptor"/>:
 /// the store is wired by AddEtcdSession as usual, only its gateway's client is swapped.
 /// </summary>
 public static class CountingTestStore
 {
-    public static TestStore Create(CountingInterceptor counter, TimeProvider time, Action<EtcdSessionOptions>? configure = null) =>
+    public static TestStore Create(EtcdCallInterceptor counter, TimeProvider time, Action<EtcdSessionOptions>? configure = null) =>
         TestStore.Create(configure, services =>
         {
             services.AddSingleton(time);
@@ -22,7 +22,7 @@ public static class CountingTestStore
         });
 
     /// <summary>Makes the store that AddEtcdSession registered in <paramref name="services"/> call etcd through a counting client.</summary>
-    public static void UseCountingClient(IServiceCollection services, CountingInterceptor counter)
+    private static void UseCountingClient(IServiceCollection services, EtcdCallInterceptor counter)
     {
         services.AddSingleton(_ => new CountedClient(new EtcdClient(EtcdFixture.Endpoints,
             configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [counter])));

@@ -11,7 +11,7 @@ namespace Etcd.AspNetCore.Session.Tests.Performance;
 [FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public sealed class RoundTripTests
 {
-    private readonly CountingInterceptor _counter = new();
+    private readonly EtcdCallInterceptor _counter = new();
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
 
     [Test]
@@ -23,7 +23,7 @@ public sealed class RoundTripTests
         _ = session.GetString("cart");
         await session.CommitAsync();
 
-        Assert.That(_counter.Calls, Is.Empty);
+        Assert.That(_counter.ByMethod, Is.Empty);
     }
 
     [Test]
@@ -39,7 +39,7 @@ public sealed class RoundTripTests
         _ = session.GetString("cart");
         await session.CommitAsync();
 
-        Assert.That(_counter.Calls, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1 }));
+        Assert.That(_counter.ByMethod, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1 }));
     }
 
     [Test]
@@ -53,7 +53,7 @@ public sealed class RoundTripTests
         session.SetString("cart", "apples, pears");
         await session.CommitAsync();
 
-        Assert.That(_counter.Calls, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1, ["Txn"] = 1 }));
+        Assert.That(_counter.ByMethod, Is.EquivalentTo(new Dictionary<string, int> { ["Range"] = 1, ["Txn"] = 1 }));
     }
 
     [Test]
@@ -66,11 +66,11 @@ public sealed class RoundTripTests
             await StoreSessionAsync(store);
         }
 
-        var sameSecond = _counter.Calls;
+        var sameSecond = _counter.ByMethod;
         _counter.Reset();
         _time.Advance(TimeSpan.FromSeconds(1));
         await StoreSessionAsync(store);
-        var nextSecond = _counter.Calls;
+        var nextSecond = _counter.ByMethod;
 
         Assert.Multiple(() =>
         {
