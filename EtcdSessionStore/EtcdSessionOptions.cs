@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Etcd.AspNetCore.Session.Serialization;
 
 namespace Etcd.AspNetCore.Session;
 
@@ -52,9 +53,50 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is 5.</value>
     public int MaxCommitAttempts { get; set; } = 5;
 
-    /// <summary>The serializer for session items: a registered name (case-insensitive) or a type name.</summary>
+    /// <summary>
+    /// The serializer that writes session items: a registered name, case-insensitive (built in: <c>JSON</c>,
+    /// <c>YAML</c>, <c>Binary</c>; more with <see cref="AddSerializer"/>), or the assembly-qualified name of a
+    /// class that implements <see cref="ISessionSerializer"/> (<c>MyApp.Sessions.MySerializer, MyApp</c>),
+    /// created through dependency injection. Sessions written by any registered serializer stay readable
+    /// after this changes; they are rewritten with the new one on their next change.
+    /// </summary>
     /// <value>The default value is <c>JSON</c>.</value>
     public string Serializer { get; set; } = EtcdSessionDefaults.Serializer;
+
+    /// <summary>
+    /// Options given to the serializers for writing (case-insensitive keys), e.g. <c>Indent</c> = <c>true</c>
+    /// for <c>JSON</c>. Each serializer reads the keys it knows (see <see cref="SessionSerializerOptions"/>).
+    /// </summary>
+    /// <value>The default value is empty.</value>
+    public Dictionary<string, string> SerializeOptions { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Options given to the serializers for reading (case-insensitive keys).</summary>
+    /// <value>The default value is empty.</value>
+    public Dictionary<string, string> DeserializeOptions { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Serializers registered in code by name, besides the built-in ones.</summary>
+    internal Dictionary<string, Func<IServiceProvider, SessionSerializerOptions, ISessionSerializer>> CustomSerializers { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Registers a serializer under <paramref name="name"/> (which must equal its <see cref="ISessionSerializer.Name"/>),
+    /// so that <see cref="Serializer"/> can name it and sessions it wrote stay readable when another one is configured.
+    /// </summary>
+    /// <param name="name">The serializer's name; not one of the built-in names.</param>
+    /// <param name="factory">Creates the serializer once, at start-up, from the app's services and the serializer options.</param>
+    /// <returns>These options, for chaining.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or a built-in name.</exception>
+    public EtcdSessionOptions AddSerializer(string name, Func<IServiceProvider, SessionSerializerOptions, ISessionSerializer> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (SessionSerializerResolver.IsBuiltIn(name))
+        {
+            throw new ArgumentException($"'{name}' is the name of a built-in serializer; register yours under another name.", nameof(name));
+        }
+
+        CustomSerializers[name] = factory;
+        return this;
+    }
 
     // ASP.NET Core integration (app.UseEtcdSession()).
 

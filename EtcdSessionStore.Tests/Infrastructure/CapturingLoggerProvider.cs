@@ -17,7 +17,11 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
     /// <summary>Everything the logs contain, as one text to search.</summary>
     public string AllText => string.Join('\n', Entries.Select(e => $"{e.Category} {e.EventId} {e.Message} {e.Exception}"));
 
-    public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, string? Exception);
+    public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, string? Exception)
+    {
+        /// <summary>The logged exception itself, for assertions on its type and properties.</summary>
+        public Exception? Thrown { get; init; }
+    }
 
     private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
     {
@@ -26,6 +30,6 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception?.ToString()));
+            owner.Entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception?.ToString()) { Thrown = exception });
     }
 }

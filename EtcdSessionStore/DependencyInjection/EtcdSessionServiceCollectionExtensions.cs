@@ -44,6 +44,8 @@ public static class EtcdSessionServiceCollectionExtensions
     {
         services.AddOptions<EtcdSessionOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EtcdSessionOptions>, EtcdSessionOptionsValidator>());
+        services.TryAddSingleton<SessionSerializerResolver>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EtcdSessionOptions>, SessionSerializerValidator>());
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<EtcdClientProvider>();
@@ -52,7 +54,7 @@ public static class EtcdSessionServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
             var loggers = sp.GetRequiredService<ILoggerFactory>();
             var gateway = new EtcdGateway(sp.GetRequiredService<EtcdClientProvider>().Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
-            var serializers = new SessionSerializerSet(new JsonSessionSerializer(), []);
+            var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
             return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers);
         });
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));

@@ -9,18 +9,32 @@ namespace Etcd.AspNetCore.Session.Serialization;
 /// The default serializer: one JSON object, readable with <c>etcdctl get</c>. A value that is valid UTF-8
 /// is stored as a JSON string; any other value as <c>{"base64":"..."}</c>. Uses Newtonsoft.Json's
 /// reader and writer directly: no type names are ever read, and nesting is capped.
+/// Serialize option <c>Indent</c> (<c>true</c>/<c>false</c>, default <c>false</c>) puts each item on its own line.
 /// </summary>
 internal sealed class JsonSessionSerializer : ISessionSerializer
 {
+    public const string SerializerName = "JSON";
     private const string Base64Property = "base64";
     private const int MaxDepth = 8;
+    private readonly Formatting _formatting;
 
-    public string Name => "JSON";
+    public JsonSessionSerializer()
+        : this(new SessionSerializerOptions(null, null))
+    {
+    }
+
+    public JsonSessionSerializer(SessionSerializerOptions options)
+    {
+        var indent = SerializerOptionValues.GetBoolean(options.SerializeOptions, SerializerOptionValues.SerializeSection, "Indent", defaultValue: false);
+        _formatting = indent ? Formatting.Indented : Formatting.None;
+    }
+
+    public string Name => SerializerName;
 
     public void Serialize(IReadOnlyDictionary<string, byte[]> items, IBufferWriter<byte> output)
     {
         using var text = new StringWriter();
-        using (var json = new JsonTextWriter(text) { Formatting = Formatting.None })
+        using (var json = new JsonTextWriter(text) { Formatting = _formatting })
         {
             json.WriteStartObject();
             foreach (var (key, value) in items)
@@ -69,6 +83,7 @@ internal sealed class JsonSessionSerializer : ISessionSerializer
             }
 
             Expect(json.TokenType == JsonToken.EndObject, "the end of the object");
+            Expect(!json.Read(), "nothing after the object");
             return items;
         }
         catch (JsonException ex)
