@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Etcd.AspNetCore.Session.RequestBenchmarks;
+namespace Etcd.AspNetCore.Session.Benchmarks;
 
 /// <summary>
 /// What one request costs the store alone, against a real local etcd (fsync on): load and read two values
@@ -15,6 +15,7 @@ namespace Etcd.AspNetCore.Session.RequestBenchmarks;
 /// the baseline is one raw dotnet-etcd Range of the same key, what the read path cannot go below.
 /// </summary>
 [MemoryDiagnoser]
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)] // bounded: each call waits on a real etcd
 public class StoreRequestBenchmark
 {
     private static readonly TimeSpan Idle = TimeSpan.FromMinutes(20);

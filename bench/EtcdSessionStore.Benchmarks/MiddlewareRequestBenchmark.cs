@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 
-namespace Etcd.AspNetCore.Session.RequestBenchmarks;
+namespace Etcd.AspNetCore.Session.Benchmarks;
 
 /// <summary>
 /// One whole request through the benchmark app's pipeline (session middleware, asynchronous load, endpoint,
@@ -11,6 +11,7 @@ namespace Etcd.AspNetCore.Session.RequestBenchmarks;
 /// what the framework itself allocates. Allocations include TestServer's and, for etcd, the gRPC client's.
 /// </summary>
 [MemoryDiagnoser]
+[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)] // bounded: each call waits on a real etcd
 public class MiddlewareRequestBenchmark
 {
     private ThrowawayEtcd? _etcd;
