@@ -132,6 +132,16 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool DestroyOnSignOut { get; set; } = true;
 
+    /// <summary>
+    /// The name of a header that carries the session key as an alternative to the cookie, for APIs and native
+    /// clients (as Spring Session's <c>HeaderHttpSessionIdResolver</c>), e.g. <c>X-Session-Token</c>. A request
+    /// that sends it is served from it (it wins over the cookie); every response that creates or rotates a
+    /// session returns the new key in it, and one that ends the session returns it empty. The value is the
+    /// same Data Protection–protected token as the cookie: opaque to clients. See docs/configuration.md.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: the cookie only.</value>
+    public string? SessionIdHeaderName { get; set; }
+
     /// <summary>The refresh interval in force: <see cref="RefreshInterval"/>, or its default.</summary>
     internal TimeSpan EffectiveRefreshInterval =>
         RefreshInterval ?? TimeSpan.FromTicks(Math.Min(IdleTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));

@@ -104,6 +104,9 @@ public sealed class SessionTestServer : IAsyncDisposable
         return new TestBrowser(http);
     }
 
+    /// <summary>A bare HTTP client: no cookies kept, for clients that carry the session in a header.</summary>
+    public HttpClient NewClient() => _host.GetTestClient();
+
     /// <summary>A cookie value that carries <paramref name="secret"/>, protected as the middleware protects it.</summary>
     internal string ProtectedCookieFor(string secret) => Services.GetRequiredService<global::Etcd.AspNetCore.Session.AspNetCore.SessionCookie>().Protect(secret);
 

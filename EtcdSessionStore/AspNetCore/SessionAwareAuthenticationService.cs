@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Etcd.AspNetCore.Session.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -69,7 +70,15 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
                     "The session is unavailable (etcd could not be reached), so its key cannot be rotated; the sign-in was refused. Try again, or set RegenerateIdOnSignIn to false.");
             }
 
-            await session.RegenerateIdAsync(context.RequestAborted).ConfigureAwait(false);
+            // The same transaction binds the session to the user, so it is listed in EtcdSessionDirectory.
+            if (principal.Identity?.Name is { Length: > 0 and <= UserSessionIndex.MaxUserNameLength } user)
+            {
+                await session.BindUserAsync(user, MetadataOf(context), context.RequestAborted).ConfigureAwait(false);
+            }
+            else
+            {
+                await session.RegenerateIdAsync(context.RequestAborted).ConfigureAwait(false);
+            }
         }
 
         await _inner.SignInAsync(context, scheme, principal, properties).ConfigureAwait(false);
@@ -85,6 +94,13 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 
         await _inner.SignOutAsync(context, scheme, properties).ConfigureAwait(false);
     }
+
+    // What a user sees in a list of their sessions to tell them apart. 128 characters stay under the metadata
+    // limit even if every one is JSON-escaped (6 bytes each).
+    private static Dictionary<string, string>? MetadataOf(HttpContext context) =>
+        context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent
+            ? new Dictionary<string, string>(StringComparer.Ordinal) { ["userAgent"] = agent.Length > 128 ? agent[..128] : agent }
+            : null;
 
     private static Sessions.EtcdSession? SessionOf(HttpContext context) =>
         (context.Features.Get<ISessionFeature>() as EtcdSessionFeature)?.EtcdSession;

@@ -6,8 +6,10 @@ using Microsoft.Extensions.Options;
 namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
-/// Reads and writes the session cookie. The cookie carries the secret session key protected (encrypted and
-/// authenticated) with ASP.NET Core Data Protection: a client cannot make up a cookie the app accepts.
+/// Reads and writes the session cookie, and the session header when <see cref="EtcdSessionOptions.SessionIdHeaderName"/>
+/// is set (a request that sends the header is answered in the header, not with a cookie). Either carries the
+/// secret session key protected (encrypted and authenticated) with ASP.NET Core Data Protection: a client
+/// cannot make up a token the app accepts.
 /// </summary>
 internal sealed class SessionCookie
 {
@@ -28,7 +30,7 @@ internal sealed class SessionCookie
     /// <summary>The cookie the request presented, if any, and the secret key it carries if it could be unprotected.</summary>
     public (bool Present, string? Secret) Read(HttpContext context)
     {
-        var value = context.Request.Cookies[Builder.Name!];
+        var value = SentHeader(context) ?? context.Request.Cookies[Builder.Name!];
         if (string.IsNullOrEmpty(value))
         {
             return (false, null);
@@ -48,7 +50,17 @@ internal sealed class SessionCookie
 
     public void Append(HttpContext context, string secret)
     {
-        context.Response.Cookies.Append(Builder.Name!, Protect(secret), Builder.Build(context));
+        var token = Protect(secret);
+        if (_options.Value.SessionIdHeaderName is { } header)
+        {
+            context.Response.Headers[header] = token;
+        }
+
+        if (SentHeader(context) is null)
+        {
+            context.Response.Cookies.Append(Builder.Name!, token, Builder.Build(context));
+        }
+
         NoStore(context.Response);
     }
 
@@ -57,9 +69,22 @@ internal sealed class SessionCookie
 
     public void Delete(HttpContext context)
     {
-        context.Response.Cookies.Delete(Builder.Name!, Builder.Build(context));
+        if (_options.Value.SessionIdHeaderName is { } header)
+        {
+            context.Response.Headers[header] = string.Empty; // as Spring Session does: the client drops its token
+        }
+
+        if (SentHeader(context) is null)
+        {
+            context.Response.Cookies.Delete(Builder.Name!, Builder.Build(context));
+        }
+
         NoStore(context.Response);
     }
+
+    /// <summary>The session header's value, when the option is on and the request sent a non-empty one.</summary>
+    private string? SentHeader(HttpContext context) =>
+        _options.Value.SessionIdHeaderName is { } header && context.Request.Headers[header].ToString() is { Length: > 0 } value ? value : null;
 
     // A response that carries a session cookie must never be served from a shared cache to someone else.
     private static void NoStore(HttpResponse response)

@@ -9,6 +9,13 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
 {
     private const string Section = EtcdSessionDefaults.ConfigurationSection;
 
+    private static bool IsHeaderToken(string name) =>
+        name.Length is > 0 and <= 128
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal))
+        && !name.Equals("Cookie", StringComparison.OrdinalIgnoreCase)
+        && !name.Equals("Set-Cookie", StringComparison.OrdinalIgnoreCase)
+        && !name.Equals("Authorization", StringComparison.OrdinalIgnoreCase);
+
     public ValidateOptionsResult Validate(string? name, EtcdSessionOptions options)
     {
         var failures = new List<string>();
@@ -70,6 +77,11 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
         if (!Enum.IsDefined(options.UnavailableBehavior))
         {
             failures.Add($"{Section}:UnavailableBehavior '{options.UnavailableBehavior}' is invalid: it must be FailRequest or ContinueWithoutSession.");
+        }
+
+        if (options.SessionIdHeaderName is { } header && !IsHeaderToken(header))
+        {
+            failures.Add($"{Section}:SessionIdHeaderName '{header}' is invalid: it must be empty (cookie only) or an HTTP header name (letters, digits and !#$%&'*+-.^_`|~), other than Cookie, Set-Cookie or Authorization, e.g. 'X-Session-Token'.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

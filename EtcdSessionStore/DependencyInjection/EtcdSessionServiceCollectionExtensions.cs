@@ -1,5 +1,6 @@
 using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.DependencyInjection;
+using Etcd.AspNetCore.Session.Diagnostics;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
@@ -49,15 +50,20 @@ public static class EtcdSessionServiceCollectionExtensions
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<EtcdClientProvider>();
+        services.AddMetrics();
+        services.TryAddSingleton<SessionMetrics>();
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
             var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var gateway = new EtcdGateway(sp.GetRequiredService<EtcdClientProvider>().Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
+            var metrics = sp.GetRequiredService<SessionMetrics>();
+            var gateway = new EtcdGateway(sp.GetRequiredService<EtcdClientProvider>().Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), metrics);
             var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
-            return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers);
+            return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers, metrics);
         });
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
+        services.TryAddSingleton(sp => new EtcdSessionDirectory(sp.GetRequiredService<SessionBackend>()));
+        services.TryAddSingleton(sp => new EtcdSessionEvents(sp.GetRequiredService<SessionBackend>(), sp.GetRequiredService<ILogger<EtcdSessionEvents>>()));
         services.AddDataProtection();
         services.TryAddSingleton<SessionCookie>();
         SessionAwareAuthenticationService.Decorate(services);

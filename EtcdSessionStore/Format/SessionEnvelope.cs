@@ -40,6 +40,7 @@ internal static class SessionEnvelope
             }
 
             json.WriteString("ser", serializer.Name);
+            WriteBinding(json, header);
             json.WriteEndObject();
         }
 
@@ -62,6 +63,8 @@ internal static class SessionEnvelope
         int? revision = null;
         string? id = null, serializer = null;
         long? created = null, idle = null, abs = null;
+        string? user = null;
+        Dictionary<string, string>? metadata = null;
         try
         {
             Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, "a JSON object header");
@@ -77,6 +80,8 @@ internal static class SessionEnvelope
                     case "idle": idle = reader.GetInt64(); break;
                     case "abs": abs = reader.TokenType == JsonTokenType.Null ? null : reader.GetInt64(); break;
                     case "ser": serializer = reader.GetString(); break;
+                    case "user": user = reader.GetString(); break;
+                    case "meta": metadata = ReadMetadata(ref reader); break;
                     default: reader.Skip(); break; // members added by later revisions of the same layout
                 }
 
@@ -106,8 +111,50 @@ internal static class SessionEnvelope
             DateTimeOffset.FromUnixTimeMilliseconds(created.Value),
             TimeSpan.FromSeconds(idle.Value),
             abs is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(abs.Value),
-            serializer);
+            serializer,
+            user,
+            metadata);
         return (header, value[(end + 1)..]);
+    }
+
+    // Optional members, written only for a session bound to a user: older readers skip them.
+    private static void WriteBinding(Utf8JsonWriter json, SessionHeader header)
+    {
+        if (header.User is null)
+        {
+            return;
+        }
+
+        json.WriteString("user", header.User);
+        if (header.Metadata is { Count: > 0 } metadata)
+        {
+            json.WriteStartObject("meta");
+            foreach (var (name, text) in metadata)
+            {
+                json.WriteString(name, text);
+            }
+
+            json.WriteEndObject();
+        }
+    }
+
+    private static Dictionary<string, string>? ReadMetadata(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        Expect(reader.TokenType == JsonTokenType.StartObject, "\"meta\" to be an object");
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            metadata[name] = reader.GetString() ?? string.Empty;
+        }
+
+        return metadata;
     }
 
     private static void Expect(bool condition, string what)

@@ -6,9 +6,13 @@ namespace Etcd.AspNetCore.Session.Format;
 /// <param name="IdleTimeout">The sliding expiry the session was written with.</param>
 /// <param name="AbsoluteExpiry">When the session dies however active it is, if ever.</param>
 /// <param name="Serializer">The name of the serializer that wrote the items.</param>
+/// <param name="User">The user the session is bound to (see docs/sessions-by-user.md), if any.</param>
+/// <param name="Metadata">Non-secret details the app attached when binding the user (e.g. user agent).</param>
 internal sealed record SessionHeader(
     string Id,
     DateTimeOffset Created,
     TimeSpan IdleTimeout,
     DateTimeOffset? AbsoluteExpiry,
-    string Serializer);
+    string Serializer,
+    string? User = null,
+    IReadOnlyDictionary<string, string>? Metadata = null);

@@ -61,8 +61,8 @@ internal sealed partial class EtcdSession : ISession
     /// <summary>The session exists in etcd (as this request last saw it).</summary>
     internal bool IsStored => _stored is not null;
 
-    /// <summary>The request changed the session and has not committed yet.</summary>
-    internal bool HasChanges => _changes.Any;
+    /// <summary>The request changed the session (or bound it to a user) and has not committed yet.</summary>
+    internal bool HasChanges => _changes.Any || _bindingPending;
 
     /// <summary><see cref="DestroyAsync"/> ran during this request.</summary>
     internal bool WasDestroyed { get; private set; }
@@ -167,13 +167,13 @@ internal sealed partial class EtcdSession : ISession
             return;
         }
 
-        if (!_changes.Any)
+        if (!_changes.Any && !_bindingPending)
         {
             await RefreshIfDueAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        if (_stored is null && _items.Count == 0)
+        if (_stored is null && _items.Count == 0 && !_bindingPending)
         {
             _changes.Reset(); // a new session that ended up empty: nothing to store
             return;
@@ -190,6 +190,7 @@ internal sealed partial class EtcdSession : ISession
             var txn = _stored is null
                 ? SessionTransactions.Create(_storageKey, value, lease)
                 : SessionTransactions.Update(_storageKey, _stored.ModRevision, value, lease);
+            AddIndexWrite(txn, header, _storageKey, lease);
 
             Etcdserverpb.TxnResponse response;
             try
@@ -205,8 +206,10 @@ internal sealed partial class EtcdSession : ISession
             if (response.Succeeded)
             {
                 Log.Committed(_backend.SessionLogger, _id, _stored is null, value.Length);
+                _backend.Metrics?.Committed(created: _stored is null);
                 _stored = new StoredSession(header, value, response.Header.Revision, lease);
                 _changes.Reset();
+                _bindingPending = false;
                 return;
             }
 
@@ -228,9 +231,11 @@ internal sealed partial class EtcdSession : ISession
                 _items = items;
                 _changes.ApplyTo(_items);
                 Log.MergedConcurrentWrite(_backend.SessionLogger, _id, attempt);
+                _backend.Metrics?.Merged();
             }
         }
 
+        _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
         throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
             $"Session {_id} changed concurrently {attempts} times while this request committed (MaxCommitAttempts = {attempts}); its changes were not saved.");
     }
@@ -240,7 +245,9 @@ internal sealed partial class EtcdSession : ISession
     /// time carry over; the old key is dead afterwards.
     /// </summary>
     /// <returns>The new secret session key.</returns>
-    public async Task<string> RegenerateIdAsync(CancellationToken cancellationToken)
+    public Task<string> RegenerateIdAsync(CancellationToken cancellationToken) => RotateAsync(binding: null, cancellationToken);
+
+    private async Task<string> RotateAsync(UserBinding? binding, CancellationToken cancellationToken)
     {
         ThrowIfNotWritable();
         var newSecret = SessionKeys.NewSecret();
@@ -249,16 +256,25 @@ internal sealed partial class EtcdSession : ISession
         {
             if (attempt > attempts)
             {
+                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
                 throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
                     $"Session {_id} changed concurrently {attempts} times while its id was being rotated; the old id is still in force.");
             }
 
             var newKey = _backend.StorageKey(newSecret);
-            var txn = SessionTransactions.Rotate(_storageKey, _stored.ModRevision, newKey, _stored.Value, _stored.LeaseId);
+            var (header, value) = binding is null ? (_stored.Header, _stored.Value) : Rebind(binding);
+            var txn = SessionTransactions.Rotate(_storageKey, _stored.ModRevision, newKey, value, _stored.LeaseId);
+            AddIndexWrite(txn, header, newKey, _stored.LeaseId);
+            AddIndexDeleteOnRebind(txn, header);
             var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
-                _stored = _stored with { ModRevision = response.Header.Revision };
+                _stored = new StoredSession(header, value, response.Header.Revision, _stored.LeaseId);
+                if (binding is not null)
+                {
+                    _changes.Reset(); // the rotation wrote this request's changes along with the new header
+                }
+
                 break;
             }
 
@@ -282,17 +298,26 @@ internal sealed partial class EtcdSession : ISession
             _changes.ApplyTo(_items);
         }
 
+        if (binding is not null && _stored is null)
+        {
+            // Not stored yet: the first commit writes the session already bound.
+            _binding = binding;
+            _bindingPending = true;
+        }
+
         _secret = newSecret;
         _storageKey = _backend.StorageKey(newSecret);
         Log.Rotated(_backend.SessionLogger, _id);
+        _backend.Metrics?.Rotated();
         return newSecret;
     }
 
     /// <summary>Deletes exactly this session from etcd; afterwards this object is a new, empty session with a new key.</summary>
     public async Task DestroyAsync(CancellationToken cancellationToken)
     {
-        await _backend.Gateway.DeleteAsync(_storageKey, cancellationToken).ConfigureAwait(false);
+        await DeleteWithIndexAsync(cancellationToken).ConfigureAwait(false);
         Log.Destroyed(_backend.SessionLogger, _id);
+        _backend.Metrics?.Destroyed(1);
         WasDestroyed = true;
         _state = LoadState.Loaded;
         StartOver(newKey: true);
@@ -304,6 +329,7 @@ internal sealed partial class EtcdSession : ISession
         if (kv is null)
         {
             Log.NotFound(_backend.SessionLogger);
+            _backend.Metrics?.Loaded("not_found");
             StartOver(newKey: _strictKeys);
             return;
         }
@@ -318,6 +344,8 @@ internal sealed partial class EtcdSession : ISession
         {
             // The value is left untouched in etcd for inspection; the client gets a new session, never this key.
             Log.Unreadable(_backend.SessionLogger, ex.Message, ex);
+            _backend.Metrics?.Loaded("unreadable");
+            _backend.Metrics?.Failed(ex.Kind);
             if (_strictKeys)
             {
                 StartOver(newKey: true);
@@ -334,6 +362,7 @@ internal sealed partial class EtcdSession : ISession
         {
             // etcd has not removed it yet (leases restart on a leader change): expired all the same.
             Log.ExpiredOnRead(_backend.SessionLogger, stored.Header.Id);
+            _backend.Metrics?.Loaded("expired");
             StartOver(newKey: _strictKeys);
             return;
         }
@@ -341,6 +370,7 @@ internal sealed partial class EtcdSession : ISession
         _stored = stored;
         _items = items;
         _id = stored.Header.Id;
+        _backend.Metrics?.Loaded("found");
     }
 
     private void StartOver(bool newKey)
@@ -354,6 +384,8 @@ internal sealed partial class EtcdSession : ISession
         _stored = null;
         _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         _changes.Reset();
+        _binding = null;
+        _bindingPending = false;
         _id = SessionKeys.NewPublicId();
     }
 
@@ -373,7 +405,9 @@ internal sealed partial class EtcdSession : ISession
         try
         {
             var lease = await _backend.Leases.AcquireAsync(next, cancellationToken).ConfigureAwait(false);
-            var response = await _backend.Gateway.TxnAsync(SessionTransactions.Touch(_storageKey, _stored.ModRevision, lease), cancellationToken).ConfigureAwait(false);
+            var touch = SessionTransactions.Touch(_storageKey, _stored.ModRevision, lease);
+            AddIndexWrite(touch, _stored.Header, _storageKey, lease);
+            var response = await _backend.Gateway.TxnAsync(touch, cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
                 _stored = _stored with { ModRevision = response.Header.Revision, LeaseId = lease };
@@ -391,7 +425,7 @@ internal sealed partial class EtcdSession : ISession
     private SessionHeader NewHeader()
     {
         var now = _backend.Time.GetUtcNow();
-        return new SessionHeader(_id, now, _idleTimeout, now + _backend.Options.AbsoluteTimeout, _backend.Serializers.Writer.Name);
+        return new SessionHeader(_id, now, _idleTimeout, now + _backend.Options.AbsoluteTimeout, _backend.Serializers.Writer.Name, _binding?.User, _binding?.Metadata);
     }
 
     private ByteString Encode(SessionHeader header)
@@ -400,6 +434,7 @@ internal sealed partial class EtcdSession : ISession
         var limit = _backend.Options.MaxSessionBytes;
         if (bytes.Length > limit)
         {
+            _backend.Metrics?.Failed(EtcdSessionErrorKind.TooLarge);
             throw new EtcdSessionException(EtcdSessionErrorKind.TooLarge,
                 $"Session {_id} is {bytes.Length:N0} bytes when serialized; the limit (MaxSessionBytes) is {limit:N0} bytes. Nothing was written.");
         }

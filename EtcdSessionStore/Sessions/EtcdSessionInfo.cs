@@ -3,8 +3,9 @@ namespace Etcd.AspNetCore.Session;
 /// <summary>What may be shown or logged about a session: never its secret key.</summary>
 public sealed class EtcdSessionInfo
 {
-    internal EtcdSessionInfo(string id, DateTimeOffset? created, DateTimeOffset? expiresAt)
+    internal EtcdSessionInfo(string id, DateTimeOffset? created, DateTimeOffset? expiresAt, string? userName = null)
     {
+        UserName = userName;
         Id = id;
         Created = created;
         ExpiresAt = expiresAt;
@@ -18,4 +19,7 @@ public sealed class EtcdSessionInfo
 
     /// <summary>When it expires unless used again (the earlier of its idle and absolute deadlines), or <see langword="null"/> if it is not stored.</summary>
     public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>The user the session is bound to (by sign-in or <c>RegenerateIdAsync(userName)</c>), if any.</summary>
+    public string? UserName { get; }
 }

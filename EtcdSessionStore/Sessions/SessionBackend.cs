@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Diagnostics;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Storage;
@@ -14,8 +15,10 @@ internal sealed class SessionBackend
         EtcdGateway gateway,
         SessionSerializerSet serializers,
         TimeProvider time,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        SessionMetrics? metrics = null)
     {
+        Metrics = metrics;
         Options = options;
         Gateway = gateway;
         Serializers = serializers;
@@ -25,6 +28,9 @@ internal sealed class SessionBackend
     }
 
     public EtcdSessionOptions Options { get; }
+
+    /// <summary>The store's metrics; <see langword="null"/> when built without a meter factory.</summary>
+    public SessionMetrics? Metrics { get; }
 
     public EtcdGateway Gateway { get; }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using dotnet_etcd.interfaces;
+using Etcd.AspNetCore.Session.Diagnostics;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
@@ -17,13 +18,16 @@ internal sealed partial class EtcdGateway
     private readonly IEtcdClient _client;
     private readonly TimeSpan _ioTimeout;
     private readonly ILogger _logger;
+    private readonly SessionMetrics? _metrics;
 
-    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger)
+    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger, SessionMetrics? metrics = null)
     {
         _client = client;
         _ioTimeout = ioTimeout;
         _logger = logger;
+        _metrics = metrics;
     }
+
 
     public TimeSpan IOTimeout => _ioTimeout;
 
@@ -67,7 +71,46 @@ internal sealed partial class EtcdGateway
     private static bool IsLeaseExists(Exception? ex) =>
         ex is RpcException rpc && rpc.Status.Detail.Contains("lease already exists", StringComparison.Ordinal);
 
+    // Every call is one client span and one duration measurement (see docs/observability.md).
     private async Task<TResponse> CallAsync<TRequest, TResponse>(
+        string operation,
+        TRequest request,
+        Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,
+        CancellationToken cancellationToken)
+    {
+        using var activity = EtcdSessionInstrumentation.ActivitySource.StartActivity("etcd " + operation, ActivityKind.Client);
+        activity?.SetTag("db.system.name", "etcd");
+        activity?.SetTag("db.operation.name", operation);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var response = await CallOnceAsync(operation, request, call, cancellationToken).ConfigureAwait(false);
+            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
+            return response;
+        }
+        catch (EtcdSessionException ex) when (IsLeaseExists(ex.InnerException))
+        {
+            // Another instance granted the same expiry lease first: the outcome the caller wanted, not a failure.
+            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
+            activity?.SetTag("etcd.lease.already_granted", true);
+            throw;
+        }
+        catch (EtcdSessionException ex)
+        {
+            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), ex.Kind);
+            _metrics?.Failed(ex.Kind);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity?.SetTag("error.type", SessionMetrics.KindName(ex.Kind));
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, "cancelled by the caller");
+            throw;
+        }
+    }
+
+    private async Task<TResponse> CallOnceAsync<TRequest, TResponse>(
         string operation,
         TRequest request,
         Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,

@@ -29,6 +29,8 @@ public static class ShopApp
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(o => o.Cookie.Name = ".Shop.Auth");
         // [/quick-start-services]
+        builder.Services.AddHealthChecks().AddEtcdSession();
+        builder.Services.AddHostedService<SessionEventLog>();
 
         var app = builder.Build();
 
@@ -36,6 +38,7 @@ public static class ShopApp
         app.UseAuthentication();
         app.UseEtcdSession();
         // [/quick-start-pipeline]
+        app.Use(ActiveSessions.EndSignInWithoutSessionAsync);
 
         MapRoutes(app);
         return app;
@@ -47,6 +50,10 @@ public static class ShopApp
 
         app.MapGet("/session", (HttpContext context) =>
             Html(ShopPages.Session(context.Session.GetInfo(), context.Request.Host.ToString(), Environment.ProcessId)));
+
+        ActiveSessions.Map(app);
+
+        app.MapHealthChecks("/health/etcd"); // etcd reachability and latency: Healthy, Degraded or Unhealthy
 
         app.MapGet("/health", () => Results.Text("ok"));
 
@@ -92,15 +99,15 @@ public static class ShopApp
         });
     }
 
-    private static async Task<IFormCollection> FormOf(HttpRequest request) =>
+    internal static async Task<IFormCollection> FormOf(HttpRequest request) =>
         request.HasFormContentType ? await request.ReadFormAsync(request.HttpContext.RequestAborted) : FormCollection.Empty;
 
     private static List<string> ReadCart(ISession session) =>
         session.GetString(CartKey) is { } json ? JsonSerializer.Deserialize<List<string>>(json) ?? [] : [];
 
-    // HTML forms send return=/ and get redirected back; scripts get JSON.
-    private static IResult Done(IFormCollection form, object json) =>
-        form["return"] == "/" ? Results.Redirect("/") : Results.Json(json);
+    // HTML forms send return=<local path> and get redirected there; scripts get JSON.
+    internal static IResult Done(IFormCollection form, object json) =>
+        form["return"].ToString() is ['/', not '/' and not '\\', ..] or "/" ? Results.Redirect(form["return"].ToString()) : Results.Json(json);
 
     private static IResult Html(string body) => Results.Content(body, "text/html; charset=utf-8");
 }

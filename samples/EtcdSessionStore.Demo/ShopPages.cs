@@ -20,7 +20,7 @@ internal static class ShopPages
         }
         else
         {
-            html.Append(CultureInfo.InvariantCulture, $"<p>Signed in as <b>{Encode(user)}</b>.</p>")
+            html.Append(CultureInfo.InvariantCulture, $"<p>Signed in as <b>{Encode(user)}</b>. <a href=/account/sessions>Active sessions</a></p>")
                 .Append("<form method=post action=/logout><input type=hidden name=return value=/><button>Sign out</button></form>");
         }
 
@@ -51,6 +51,25 @@ internal static class ShopPages
             </table>
             <p><a href=/>Back to the shop</a></p>
             """);
+
+    public static string ActiveSessions(string user, IReadOnlyList<SessionView> sessions)
+    {
+        var html = new StringBuilder();
+        html.Append(CultureInfo.InvariantCulture, $"<p>Sessions of <b>{Encode(user)}</b>, in every browser, on every instance.</p>")
+            .Append("<table><tr><th>Session id (not secret)</th><th>Browser</th><th>Signed in</th><th>Last seen</th><th>Expires unless used</th><th></th></tr>");
+        foreach (var s in sessions)
+        {
+            html.Append(CultureInfo.InvariantCulture,
+                $"<tr><td>{Encode(s.Id)}{(s.Current ? " (this browser)" : "")}</td><td>{Encode(s.UserAgent ?? "?")}</td><td>{Format(s.Created)}</td><td>{Format(s.LastSeen)}</td><td>{Format(s.ExpiresAt)}</td>")
+                .Append(CultureInfo.InvariantCulture,
+                    $"<td><form method=post action=/sessions/revoke><input type=hidden name=id value={Encode(s.Id)}><input type=hidden name=return value={(s.Current ? "/" : "/account/sessions")}><button>Sign out this one</button></form></td></tr>");
+        }
+
+        html.Append("</table>")
+            .Append("<form method=post action=/sessions/revoke-all><input type=hidden name=return value=/><button>Sign out everywhere</button></form>")
+            .Append("<p><a href=/>Back to the shop</a></p>");
+        return Page("Active sessions", html.ToString());
+    }
 
     private static string Format(DateTimeOffset? time) =>
         time?.ToString("u", CultureInfo.InvariantCulture) ?? "not stored yet (nothing written to this session)";

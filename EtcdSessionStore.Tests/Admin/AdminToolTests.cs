@@ -1,0 +1,179 @@
+using Etcd.AspNetCore.Session.Admin;
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
+using Etcd.AspNetCore.Session.Tests.Users;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Etcd.AspNetCore.Session.Tests.Admin;
+
+/// <summary>The admin tool's commands, run in-process against the shared etcd with the app's configuration keys.</summary>
+public sealed class AdminToolTests
+{
+    [Test]
+    public async Task Count_PrintsTheNumberOfStoredSessions()
+    {
+        using var store = TestStore.Create();
+        for (var i = 0; i < 3; i++)
+        {
+            await SessionsByUserTests.StoredSessionAsync(store);
+        }
+
+        var (code, output, _) = await RunAsync(store, "count");
+
+        Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+        Assert.That(output.Trim(), Is.EqualTo("3"));
+    }
+
+    [Test]
+    public async Task List_PagesThroughEverySession_AndNeverPrintsASecretKey()
+    {
+        using var store = TestStore.Create();
+        var sessions = new List<(string Secret, string Id)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var s = await SessionsByUserTests.SignedInSessionAsync(store, $"user{i}", "ua");
+            sessions.Add((s.SessionKey, s.Id));
+        }
+
+        var (_, first, _) = await RunAsync(store, "list", "--page-size", "3");
+        var token = first.Split('\n').Single(l => l.StartsWith("more: --after ", StringComparison.Ordinal))["more: --after ".Length..].Trim();
+        var (_, second, _) = await RunAsync(store, "list", "--page-size", "3", "--after", token);
+
+        var all = first + second;
+        Assert.Multiple(() =>
+        {
+            foreach (var (secret, id) in sessions)
+            {
+                Assert.That(all, Does.Contain(id));
+                Assert.That(all, Does.Not.Contain(secret));
+            }
+
+            Assert.That(second, Does.Not.Contain("more:"));
+            Assert.That(all, Does.Contain("user3"));
+        });
+    }
+
+    [Test]
+    public async Task Show_PrintsTheHeaderAndDecodedItems_WithoutTheSecret()
+    {
+        using var store = TestStore.Create();
+        var session = await SessionsByUserTests.SignedInSessionAsync(store, "alice", "Firefox");
+        session.Set("blob", [0, 1, 2, 255]);
+        await session.CommitAsync();
+
+        var (code, output, _) = await RunAsync(store, "show", session.Id);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+            Assert.That(output, Does.Contain("user:        alice"));
+            Assert.That(output, Does.Contain("meta ua: Firefox"));
+            Assert.That(output, Does.Contain("cart = \"apples\""));
+            Assert.That(output, Does.Contain("blob = base64:AAEC/w=="));
+            Assert.That(output, Does.Not.Contain(session.SessionKey));
+        });
+    }
+
+    [Test]
+    public async Task Show_ForAnUnknownId_ExitsWithNotFound()
+    {
+        using var store = TestStore.Create();
+
+        var (code, output, _) = await RunAsync(store, "show", "0123456789abcdef0123456789abcdef");
+
+        Assert.That(code, Is.EqualTo(AdminCommands.NotFound));
+        Assert.That(output, Does.Contain("No session"));
+    }
+
+    [Test]
+    public async Task Revoke_DestroysTheSessionAndItsUserEntry()
+    {
+        using var store = TestStore.Create();
+        var session = await SessionsByUserTests.SignedInSessionAsync(store, "alice", "ua");
+
+        var (code, _, _) = await RunAsync(store, "revoke", session.Id);
+
+        var reopened = await store.OpenAsync(session.SessionKey);
+        Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+        Assert.That(reopened.Id, Is.Not.EqualTo(session.Id));
+        Assert.That(await store.Services.GetRequiredService<EtcdSessionDirectory>().ListAsync("alice"), Is.Empty);
+    }
+
+    [Test]
+    public async Task RevokeUser_DestroysEverySessionOfThatUserOnly()
+    {
+        using var store = TestStore.Create();
+        var a1 = await SessionsByUserTests.SignedInSessionAsync(store, "alice", "one");
+        var a2 = await SessionsByUserTests.SignedInSessionAsync(store, "alice", "two");
+        var bob = await SessionsByUserTests.SignedInSessionAsync(store, "bob", "three");
+
+        var (code, output, _) = await RunAsync(store, "revoke-user", "alice");
+
+        Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+        Assert.That(output, Does.Contain("Revoked 2 session(s)"));
+        Assert.That((await store.OpenAsync(a1.SessionKey)).GetString("user"), Is.Null);
+        Assert.That((await store.OpenAsync(a2.SessionKey)).GetString("user"), Is.Null);
+        Assert.That((await store.OpenAsync(bob.SessionKey)).GetString("user"), Is.EqualTo("bob"));
+    }
+
+    [Test]
+    public async Task Stats_ReportsSessionsIndexEntriesLeasesAndDbSize()
+    {
+        using var store = TestStore.Create();
+        await SessionsByUserTests.SignedInSessionAsync(store, "alice", "ua");
+        await SessionsByUserTests.StoredSessionAsync(store);
+
+        var (code, output, _) = await RunAsync(store, "stats");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+            Assert.That(output, Does.Match(@"sessions:\s+2"));
+            Assert.That(output, Does.Match(@"bound to a user:\s+1"));
+            Assert.That(output, Does.Match(@"leases:\s+[1-9]"));
+            Assert.That(output, Does.Match(@"etcd db size:\s+[1-9]\d* bytes"));
+        });
+    }
+
+    [Test]
+    public async Task AnInvalidSetting_IsReportedWithItsName_AndExitsWithUsage()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var code = await AdminCommands.RunAsync(["count", "--EtcdSession:Endpoints=http://127.0.0.1"], output, error);
+
+        Assert.That(code, Is.EqualTo(AdminCommands.Usage));
+        Assert.That(error.ToString(), Does.Contain("EtcdSession:Endpoints"));
+    }
+
+    [Test]
+    public async Task SettingsComeFromAnAppSettingsFile()
+    {
+        using var store = TestStore.Create();
+        await SessionsByUserTests.StoredSessionAsync(store);
+        var file = Path.Combine(Path.GetTempPath(), $"appsettings-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, $$"""{ "EtcdSession": { "Endpoints": "{{EtcdFixture.Endpoints}}", "KeyPrefix": "{{store.Prefix}}" } }""");
+        try
+        {
+            var output = new StringWriter();
+            var code = await AdminCommands.RunAsync(["count", "--config", file], output, new StringWriter());
+
+            Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+            Assert.That(output.ToString().Trim(), Is.EqualTo("1"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(TestStore store, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        string[] all = [.. args, $"--EtcdSession:Endpoints={EtcdFixture.Endpoints}", $"--EtcdSession:KeyPrefix={store.Prefix}"];
+        var code = await AdminCommands.RunAsync(all, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}

@@ -1,0 +1,18 @@
+using static Etcd.AspNetCore.Session.Tests.Infrastructure.DemoShop;
+
+namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
+
+/// <summary>The demo maps the store's health check at /health/etcd.</summary>
+public sealed class DemoHealthCheckTests
+{
+    [Test]
+    public async Task TheDemosEtcdHealthCheck_ReportsHealthy()
+    {
+        await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(ActiveSessionsTests)));
+        using var client = Browser();
+
+        var body = await client.GetStringAsync(shop.Url + "/health/etcd");
+
+        Assert.That(body, Is.EqualTo("Healthy"));
+    }
+}

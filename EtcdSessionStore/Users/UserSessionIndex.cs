@@ -1,0 +1,153 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.Storage;
+using Etcdserverpb;
+using Google.Protobuf;
+using Mvccpb;
+
+namespace Etcd.AspNetCore.Session.Users;
+
+/// <summary>
+/// The index of sessions by user: <c>{KeyPrefix}u/{SHA-256(user)}/{public id}</c>, one entry per session
+/// bound to a user. An entry is written in the same transaction as its session and on the same expiry
+/// lease, so it lives and dies with it. Its value holds only non-secret facts and the session's etcd key
+/// (a hash of the secret, which cannot be turned back into a cookie).
+/// </summary>
+internal static class UserSessionIndex
+{
+    /// <summary>The longest user name a session can be bound to, in characters.</summary>
+    public const int MaxUserNameLength = 256;
+
+    /// <summary>
+    /// The largest metadata a session can carry: names and values together, in bytes as stored (UTF-8, JSON
+    /// escaped). With the longest user name this keeps the session header under its 4 KiB limit.
+    /// </summary>
+    public const int MaxMetadataBytes = 1024;
+
+    private const int FormatRevision = 1;
+
+    /// <summary>The prefix under which every index entry of an application lives.</summary>
+    public static string RootPrefix(string keyPrefix) => keyPrefix + "u/";
+
+    /// <summary>The prefix of the entries of one user.</summary>
+    public static string UserPrefix(string keyPrefix, string user) => RootPrefix(keyPrefix) + Hash(user) + "/";
+
+    /// <summary>The entry of one session of one user.</summary>
+    public static string EntryKey(string keyPrefix, string user, string sessionId) => UserPrefix(keyPrefix, user) + sessionId;
+
+    /// <summary>The put that writes (or moves to <paramref name="lease"/>) the entry of a bound session.</summary>
+    public static RequestOp Put(string keyPrefix, SessionHeader header, string storageKey, DateTimeOffset lastSeen, long lease) => new()
+    {
+        RequestPut = new PutRequest
+        {
+            Key = ByteString.CopyFromUtf8(EntryKey(keyPrefix, header.User!, header.Id)),
+            Value = ByteString.CopyFrom(Encode(header, storageKey, lastSeen)),
+            Lease = lease,
+        },
+    };
+
+    /// <summary>The delete of one entry.</summary>
+    public static RequestOp Delete(string keyPrefix, string user, string sessionId) => new()
+    {
+        RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(EntryKey(keyPrefix, user, sessionId)) },
+    };
+
+    /// <summary>Checks a user name and metadata before they are bound to a session.</summary>
+    /// <exception cref="ArgumentException">The user name is empty or too long, or the metadata too large.</exception>
+    public static void Validate(string user, IReadOnlyDictionary<string, string>? metadata)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(user);
+        if (user.Length > MaxUserNameLength)
+        {
+            throw new ArgumentException($"The user name is {user.Length} characters; the limit is {MaxUserNameLength}.", nameof(user));
+        }
+
+        var bytes = metadata?.Sum(p => StoredBytes(p.Key) + StoredBytes(p.Value ?? string.Empty)) ?? 0;
+        if (bytes > MaxMetadataBytes)
+        {
+            throw new ArgumentException($"The session metadata is {bytes} bytes as stored (UTF-8, JSON-escaped); the limit is {MaxMetadataBytes}.", nameof(metadata));
+        }
+    }
+
+    public static byte[] Encode(SessionHeader header, string storageKey, DateTimeOffset lastSeen)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("v", FormatRevision);
+            json.WriteString("id", header.Id);
+            json.WriteString("user", header.User);
+            json.WriteString("key", storageKey);
+            json.WriteNumber("created", header.Created.ToUnixTimeMilliseconds());
+            json.WriteNumber("seen", lastSeen.ToUnixTimeMilliseconds());
+            if (header.AbsoluteExpiry is { } abs)
+            {
+                json.WriteNumber("abs", abs.ToUnixTimeMilliseconds());
+            }
+
+            json.WriteStartObject("meta");
+            foreach (var (name, text) in header.Metadata ?? new Dictionary<string, string>())
+            {
+                json.WriteString(name, text);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads an entry; <see langword="null"/> when it is not in a layout this version reads.</summary>
+    public static UserSessionEntry? Decode(KeyValue kv)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(kv.Value.Memory);
+            var root = doc.RootElement;
+            if (root.GetProperty("v").GetInt32() != FormatRevision)
+            {
+                return null;
+            }
+
+            var abs = root.TryGetProperty("abs", out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a.GetInt64()) : (DateTimeOffset?)null;
+            var idle = ExpiryLease.ExpiryOf(kv.Lease);
+            var expires = idle is null ? abs : abs is null ? idle : (idle < abs ? idle : abs);
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (root.TryGetProperty("meta", out var meta))
+            {
+                foreach (var p in meta.EnumerateObject())
+                {
+                    metadata[p.Name] = p.Value.GetString() ?? string.Empty;
+                }
+            }
+
+            var info = new UserSession(
+                root.GetProperty("id").GetString()!,
+                root.GetProperty("user").GetString()!,
+                DateTimeOffset.FromUnixTimeMilliseconds(root.GetProperty("created").GetInt64()),
+                DateTimeOffset.FromUnixTimeMilliseconds(root.GetProperty("seen").GetInt64()),
+                expires,
+                metadata);
+            return new UserSessionEntry(info, root.GetProperty("key").GetString()!, kv.Key.ToStringUtf8(), kv.ModRevision);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static int StoredBytes(string text) => JsonEncodedText.Encode(text).EncodedUtf8Bytes.Length;
+
+    private static string Hash(string user)
+    {
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(user), digest);
+        return Base64Url.EncodeToString(digest);
+    }
+}
+

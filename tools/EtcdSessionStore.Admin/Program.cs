@@ -1,0 +1,3 @@
+using Etcd.AspNetCore.Session.Admin;
+
+return await AdminCommands.RunAsync(args, Console.Out, Console.Error);
