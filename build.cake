@@ -8,6 +8,7 @@ var target = Argument("target", "Default");
 var configuration = Argument("configuration", "Release");
 var solution = "./EtcdSessionStore.slnx";
 var testResults = MakeAbsolute(Directory("./artifacts/test-results"));
+var soakSeconds = Argument("soak-seconds", 180);
 
 ///////////////////////////////////////////////////////////////////////////////
 // HELPERS
@@ -115,6 +116,19 @@ Task("Test")
         ResultsDirectory = testResults,
         Loggers = new[] { "trx", "console;verbosity=normal" },
     });
+});
+
+Task("Soak")
+    .Description("Mixed session traffic against the demo shop on a throwaway etcd for --soak-seconds (default 180); fails on any error. Not part of Test.")
+    .IsDependentOn("EnsureEtcd")
+    .Does(() =>
+{
+    // The demo shop is the app under load; the soak tool starts it as a child process on a throwaway etcd.
+    DotNetBuild("./samples/EtcdSessionStore.Demo/EtcdSessionStore.Demo.csproj", new DotNetBuildSettings { Configuration = configuration });
+    var demo = MakeAbsolute(File($"./samples/EtcdSessionStore.Demo/bin/{configuration}/net10.0/EtcdSessionStore.Demo.dll")).FullPath;
+    DotNetRun("./tools/EtcdSessionStore.Soak/EtcdSessionStore.Soak.csproj",
+        new ProcessArgumentBuilder().Append("--duration").Append(soakSeconds.ToString()).Append("--app").AppendQuoted(demo),
+        new DotNetRunSettings { Configuration = configuration });
 });
 
 Task("Demo")

@@ -1,3 +1,4 @@
+using dotnet_etcd.interfaces;
 using Microsoft.AspNetCore.Http;
 using Etcd.AspNetCore.Session.Serialization;
 
@@ -62,6 +63,32 @@ public sealed class EtcdSessionOptions
     /// </summary>
     /// <value>The default value is <c>JSON</c>.</value>
     public string Serializer { get; set; } = EtcdSessionDefaults.Serializer;
+
+    // Connection security and client reuse.
+
+    /// <summary>
+    /// PEM file with the CA certificate(s) that signed etcd's server certificate. With <c>https://</c>
+    /// endpoints the server chain is verified against these CAs only (the system store is not consulted) and
+    /// the host name must match. Without it, <c>https://</c> endpoints are verified against the system store.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? TlsCaCertificateFile { get; set; }
+
+    /// <summary>PEM file with the client certificate for etcd's client-certificate authentication (<c>--client-cert-auth</c>); needs <see cref="TlsClientKeyFile"/>.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? TlsClientCertificateFile { get; set; }
+
+    /// <summary>PEM file with the private key of <see cref="TlsClientCertificateFile"/> (unencrypted PKCS#8, PKCS#1 or EC key).</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? TlsClientKeyFile { get; set; }
+
+    /// <summary>
+    /// Supplies an etcd client the app already has instead of one built from <see cref="Endpoints"/>, the
+    /// credentials and the TLS settings, which are then ignored. The store never disposes a client it did
+    /// not create.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (the store creates and owns its client).</value>
+    public Func<IServiceProvider, IEtcdClient>? ClientFactory { get; set; }
 
     /// <summary>
     /// Options given to the serializers for writing (case-insensitive keys), e.g. <c>Indent</c> = <c>true</c>

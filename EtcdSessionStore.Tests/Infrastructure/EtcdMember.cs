@@ -70,12 +70,18 @@ public sealed partial class EtcdMember : IAsyncDisposable
     }
 
     /// <summary>Starts a single member on free ports and waits until it serves.</summary>
-    public static async Task<EtcdMember> StartSingleAsync(string name, IEnumerable<string>? extraArguments = null, string scheme = "http")
+    /// <param name="healthClient">How to reach <c>/health</c> over TLS (CA, client certificate); null for plain http.</param>
+    public static async Task<EtcdMember> StartSingleAsync(string name, IEnumerable<string>? extraArguments = null, string scheme = "http",
+        Func<HttpClient>? healthClient = null)
     {
         var member = Define(name, FreePort(), FreePort(), extraArguments: extraArguments, scheme: scheme);
-        await member.StartAsync(waitUntilReady: scheme == "http");
+        member.HealthClient = healthClient;
+        await member.StartAsync();
         return member;
     }
+
+    /// <summary>Makes the HTTP client that polls <c>/health</c>; the default speaks plain http.</summary>
+    public Func<HttpClient>? HealthClient { get; set; }
 
     public async Task StartAsync(bool waitUntilReady = true)
     {
@@ -107,7 +113,8 @@ public sealed partial class EtcdMember : IAsyncDisposable
 
     public async Task WaitUntilHealthyAsync(TimeSpan timeout)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        using var http = HealthClient?.Invoke() ?? new HttpClient();
+        http.Timeout = TimeSpan.FromSeconds(1);
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {

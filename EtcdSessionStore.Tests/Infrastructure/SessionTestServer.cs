@@ -124,7 +124,7 @@ public sealed class SessionTestServer : IAsyncDisposable
         var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
         var loggers = sp.GetRequiredService<ILoggerFactory>();
         var gateway = new EtcdGateway(client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
-        return new SessionBackend(options, gateway, new SessionSerializerSet(new JsonSessionSerializer(), []), time, loggers);
+        return new SessionBackend(options, gateway, sp.GetRequiredService<SessionSerializerResolver>().Resolve(options), time, loggers);
     }
 
     private static async Task HandleAsync(HttpContext context, Hooks hooks)

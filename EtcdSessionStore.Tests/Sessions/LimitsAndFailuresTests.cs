@@ -108,9 +108,11 @@ public sealed class LimitsAndFailuresTests
             .Callback((RangeRequest _, Metadata _, DateTime? deadline, CancellationToken _) => seen = deadline)
             .ReturnsAsync(new RangeResponse());
 
+        var before = DateTime.UtcNow;
         await SessionOn(client.Object, TimeSpan.FromSeconds(3)).LoadAsync();
 
-        Assert.That(seen, Is.EqualTo(DateTime.UtcNow.AddSeconds(3)).Within(TimeSpan.FromSeconds(1)));
+        // A first attempt gets a share of IOTimeout, so that a retry fits within it (see EtcdGateway).
+        Assert.That(seen, Is.GreaterThan(before).And.LessThanOrEqualTo(before.AddSeconds(3)));
     }
 
     [Test]

@@ -64,6 +64,8 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:Password is set but {Section}:Username is empty: give both or neither.");
         }
 
+        ValidateTls(options, failures);
+
         if (string.IsNullOrWhiteSpace(options.Cookie?.Name))
         {
             failures.Add($"{Section}:Cookie:Name '{options.Cookie?.Name}' is invalid: the session cookie needs a non-empty name, e.g. '{EtcdSessionDefaults.CookieName}'.");
@@ -85,5 +87,27 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateTls(EtcdSessionOptions options, List<string> failures)
+    {
+        var tlsConfigured = !string.IsNullOrEmpty(options.TlsCaCertificateFile)
+            || !string.IsNullOrEmpty(options.TlsClientCertificateFile) || !string.IsNullOrEmpty(options.TlsClientKeyFile);
+        if (!tlsConfigured || options.ClientFactory is not null)
+        {
+            return;
+        }
+
+        if (EtcdEndpoints.TryParse(options.Endpoints, out var uris, out _) && uris[0].Scheme != Uri.UriSchemeHttps)
+        {
+            failures.Add($"{Section}:Endpoints '{options.Endpoints}' are http:// but TLS files are configured: use https:// endpoints, or remove the Tls* settings.");
+        }
+
+        if (!EtcdTls.TryLoad(options, out var tls, out var errors))
+        {
+            failures.AddRange(errors);
+        }
+
+        tls?.ClientCertificate?.Dispose();
     }
 }

@@ -57,7 +57,8 @@ public static class EtcdSessionServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
             var loggers = sp.GetRequiredService<ILoggerFactory>();
             var metrics = sp.GetRequiredService<SessionMetrics>();
-            var gateway = new EtcdGateway(sp.GetRequiredService<EtcdClientProvider>().Client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), metrics);
+            var provider = sp.GetRequiredService<EtcdClientProvider>();
+            var gateway = new EtcdGateway(provider.Pool, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), metrics);
             var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
             return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers, metrics);
         });

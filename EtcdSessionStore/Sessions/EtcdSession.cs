@@ -278,18 +278,19 @@ internal sealed partial class EtcdSession : ISession
                 break;
             }
 
+            if (SessionTransactions.ReadBackRotated(response) is { } rotated)
+            {
+                // Only this request knows the new secret: an earlier attempt was applied and its reply was lost.
+                _stored = _stored with { ModRevision = rotated.ModRevision, LeaseId = rotated.Lease };
+                break;
+            }
+
             var current = SessionTransactions.ReadBack(response);
             if (current is null)
             {
                 Log.VanishedBeforeCommit(_backend.SessionLogger, _id);
                 StartOver(newKey: false);
                 break;
-            }
-
-            if (current.ModRevision == _stored.ModRevision)
-            {
-                newSecret = SessionKeys.NewSecret(); // the new key was taken: a 256-bit collision, but cheap to handle
-                continue;
             }
 
             var (fresh, items) = _backend.Decode(current);

@@ -1,44 +1,129 @@
+using System.Diagnostics;
+using System.Net.Security;
 using dotnet_etcd;
-using dotnet_etcd.interfaces;
 using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session.Storage;
 
 /// <summary>
-/// Owns the one etcd client (one gRPC channel, thread-safe) that every session shares. The client is made
-/// on first use and connects lazily, so the app starts even while etcd is down.
+/// Owns the etcd clients every session shares (one per member, each one gRPC channel, thread-safe), or
+/// borrows the app's own through <see cref="EtcdSessionOptions.ClientFactory"/>. Clients are made on first
+/// use and connect lazily, so the app starts even while etcd is down.
 /// </summary>
 internal sealed class EtcdClientProvider : IDisposable
 {
-    private readonly Lazy<IEtcdClient> _client;
+    private readonly Lazy<EtcdEndpointPool> _pool;
 
-    public EtcdClientProvider(IOptions<EtcdSessionOptions> options)
+    public EtcdClientProvider(IOptions<EtcdSessionOptions> options, IServiceProvider services, ILoggerFactory loggers)
     {
-        _client = new Lazy<IEtcdClient>(() => Create(options.Value));
+        var logger = loggers.CreateLogger<EtcdGateway>();
+        _pool = new Lazy<EtcdEndpointPool>(() =>
+        {
+            var o = options.Value;
+            if (o.ClientFactory is { } factory)
+            {
+                var client = factory(services) ?? throw new InvalidOperationException("EtcdSessionOptions.ClientFactory returned null; it must return the etcd client to use.");
+                return EtcdEndpointPool.Single(client, logger);
+            }
+
+            var (endpoints, watchClient) = CreateEndpoints(o);
+            return new EtcdEndpointPool(endpoints, watchClient, ownsClients: true, EtcdGateway.AttemptTimeoutFor(o.IOTimeout), o.KeyPrefix, logger);
+        });
     }
 
-    public IEtcdClient Client => _client.Value;
+    public EtcdEndpointPool Pool => _pool.Value;
 
     public void Dispose()
     {
-        if (_client.IsValueCreated)
+        if (_pool.IsValueCreated)
         {
-            _client.Value.Dispose();
+            _pool.Value.Dispose();
         }
     }
 
-    private static EtcdClient Create(EtcdSessionOptions options)
+    /// <summary>One client per member, and one over all members for watches (the only one when there is one member).</summary>
+    private static (List<EtcdEndpoint> Endpoints, dotnet_etcd.interfaces.IEtcdClient WatchClient) CreateEndpoints(EtcdSessionOptions options)
     {
         if (!EtcdEndpoints.TryParse(options.Endpoints, out var uris, out var error))
         {
             throw new InvalidOperationException($"EtcdSession:Endpoints '{options.Endpoints}' is invalid: {error}.");
         }
 
-        var connection = EtcdEndpoints.ToConnectionString(uris);
-        return string.IsNullOrEmpty(options.Username)
-            ? new EtcdClient(connection, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure)
-            : new EtcdClient(connection, options.Username, options.Password ?? string.Empty,
-                configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        EtcdTls? tls = null;
+        if (uris[0].Scheme == Uri.UriSchemeHttps && !EtcdTls.TryLoad(options, out tls, out var errors))
+        {
+            throw new InvalidOperationException(string.Join(' ', errors));
+        }
+
+        List<EtcdEndpoint> endpoints = [.. uris.Select(uri => CreateEndpoint(EtcdEndpoints.ToConnectionString([uri]), options, tls))];
+        var watchClient = endpoints.Count == 1 ? endpoints[0].Client : CreateEndpoint(EtcdEndpoints.ToConnectionString(uris), options, tls).Client;
+        return (endpoints, watchClient);
+    }
+
+    private static EtcdEndpoint CreateEndpoint(string connection, EtcdSessionOptions options, EtcdTls? tls)
+    {
+        // dotnet-etcd ignores the scheme: TLS is on only when the channel is told so.
+        Action<GrpcChannelOptions> channel = tls is null
+            ? o => o.Credentials = ChannelCredentials.Insecure
+            : o =>
+            {
+                o.Credentials = ChannelCredentials.SecureSsl;
+                tls.Configure(SslOptionsOf(o));
+            };
+
+        if (string.IsNullOrEmpty(options.Username))
+        {
+            return new EtcdEndpoint(connection, new EtcdClient(connection, configureChannelOptions: channel), null);
+        }
+
+        var password = options.Password ?? string.Empty;
+        var client = new EtcdClient(connection, options.Username, password, configureChannelOptions: channel);
+        return new EtcdEndpoint(connection, client, RenewOnce(client, options.Username, password));
+    }
+
+    /// <summary>
+    /// Makes the client authenticate again on its next call. Concurrent callers that all saw the expired
+    /// token renew it once.
+    /// </summary>
+    private static Action RenewOnce(EtcdClient client, string username, string password)
+    {
+        var gate = new Lock();
+        var last = 0L;
+        return () =>
+        {
+            lock (gate)
+            {
+                if (last != 0 && Stopwatch.GetElapsedTime(last) < TimeSpan.FromMilliseconds(500))
+                {
+                    return;
+                }
+
+                // Same credentials: dotnet-etcd drops its cached token and fetches a new one on the next call.
+                client.SetCredentials(username, password);
+                last = Stopwatch.GetTimestamp();
+            }
+        };
+    }
+
+    /// <summary>The TLS options of the channel's socket handler, which dotnet-etcd may have wrapped (authentication).</summary>
+    private static SslClientAuthenticationOptions SslOptionsOf(GrpcChannelOptions options)
+    {
+        var handler = options.HttpHandler;
+        while (handler is DelegatingHandler delegating)
+        {
+            handler = delegating.InnerHandler;
+        }
+
+        if (handler is SocketsHttpHandler sockets)
+        {
+            return sockets.SslOptions;
+        }
+
+        var created = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        options.HttpHandler = created;
+        return created.SslOptions;
     }
 }

@@ -35,7 +35,7 @@ internal sealed partial class EtcdGateway
         };
         try
         {
-            return await _client.WatchAsync(request, onResponse, null, null, CancellationToken.None)
+            return await _endpoints.WatchClient.WatchAsync(request, onResponse, null, null, CancellationToken.None)
                 .WaitAsync(_ioTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
@@ -49,5 +49,5 @@ internal sealed partial class EtcdGateway
     }
 
     /// <summary>Stops a watch opened by <see cref="WatchAsync"/>.</summary>
-    public void CancelWatch(long watchId) => _client.CancelWatch(watchId);
+    public void CancelWatch(long watchId) => _endpoints.WatchClient.CancelWatch(watchId);
 }

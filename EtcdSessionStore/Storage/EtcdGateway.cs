@@ -15,19 +15,43 @@ namespace Etcd.AspNetCore.Session.Storage;
 /// </summary>
 internal sealed partial class EtcdGateway
 {
-    private readonly IEtcdClient _client;
+    private readonly EtcdEndpointPool _endpoints;
     private readonly TimeSpan _ioTimeout;
     private readonly ILogger _logger;
     private readonly SessionMetrics? _metrics;
 
-    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger, SessionMetrics? metrics = null)
+    /// <summary>A stalled attempt may use 1/4 of IOTimeout, so that a stall leaves room for attempts elsewhere.</summary>
+    private const int StalledAttemptsPerBudget = 4;
+
+    private static readonly TimeSpan MinimumAttempt = TimeSpan.FromMilliseconds(100);
+
+    private readonly TimeSpan _attemptTimeout;
+
+    /// <param name="endpoints">The etcd members, one client each.</param>
+    /// <param name="ioTimeout">The budget of one call, retries included.</param>
+    /// <param name="logger">Where failures and retries are logged.</param>
+    /// <param name="metrics">Where call durations and failures are counted, if anywhere.</param>
+    public EtcdGateway(EtcdEndpointPool endpoints, TimeSpan ioTimeout, ILogger logger, SessionMetrics? metrics = null)
     {
-        _client = client;
+        _endpoints = endpoints;
         _ioTimeout = ioTimeout;
         _logger = logger;
         _metrics = metrics;
+        _attemptTimeout = AttemptTimeoutFor(ioTimeout);
     }
 
+    /// <summary>A gateway over one client (tests, or a client the app supplied).</summary>
+    public EtcdGateway(IEtcdClient client, TimeSpan ioTimeout, ILogger logger, SessionMetrics? metrics = null)
+        : this(EtcdEndpointPool.Single(client, logger), ioTimeout, logger, metrics)
+    {
+    }
+
+    /// <summary>
+    /// The deadline of one attempt. A call stuck on a frozen member only ends at its deadline; a quarter of
+    /// the budget per attempt leaves room to try the other members. The last attempt gets what is left.
+    /// </summary>
+    public static TimeSpan AttemptTimeoutFor(TimeSpan ioTimeout) =>
+        TimeSpan.FromTicks(Math.Max(ioTimeout.Ticks / StalledAttemptsPerBudget, Math.Min(ioTimeout.Ticks, MinimumAttempt.Ticks * 2)));
 
     public TimeSpan IOTimeout => _ioTimeout;
 
@@ -117,24 +141,108 @@ internal sealed partial class EtcdGateway
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_ioTimeout);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(_ioTimeout);
         var started = Stopwatch.GetTimestamp();
-        try
+        var renewed = false;
+        EtcdEndpoint? failedOn = null;
+        for (var attempt = 1; ; attempt++)
         {
-            return await call(_client, request, DateTime.UtcNow + _ioTimeout, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("The etcd call was cancelled by the caller.", ex, cancellationToken);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException)
-        {
-            var failure = Translate(operation, ex, timeout.IsCancellationRequested);
-            Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, failure.Kind, ex);
-            throw failure;
+            var endpoint = _endpoints.Pick(avoid: failedOn);
+            var remaining = _ioTimeout - Stopwatch.GetElapsedTime(started);
+            // Every attempt but the last gets a share of the budget; the last gets what is left.
+            var attemptTimeout = remaining - _attemptTimeout > MinimumAttempt ? _attemptTimeout : remaining;
+            using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(budget.Token);
+            attemptCts.CancelAfter(attemptTimeout);
+            Exception failure;
+            try
+            {
+                return await call(endpoint.Client, request, DateTime.UtcNow + attemptTimeout, attemptCts.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The etcd call was cancelled by the caller.", ex, cancellationToken);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException)
+            {
+                failure = ex;
+            }
+
+            // Every call the store makes is safe to repeat: reads, exact-key deletes, lease grants with a chosen
+            // id, and transactions guarded on what the caller saw (a repeat of one that was applied fails its
+            // guard and reads the key back). So a stalled or refused attempt is retried, most likely on another
+            // member, until the IOTimeout budget is spent.
+            if (IsExpiredToken(failure) && endpoint.RenewAuthToken is { } renew && !renewed)
+            {
+                // etcd forgot the token (TTL, restart, leader change with simple tokens); the client does not notice.
+                renewed = true;
+                failedOn = null;
+                renew();
+                Log.AuthTokenRenewed(_logger, operation);
+                continue;
+            }
+
+            var timedOut = attemptCts.IsCancellationRequested || failure is RpcException { StatusCode: StatusCode.DeadlineExceeded };
+            var delay = RetryDelay(attempt);
+            if (IsRetryable(failure, timedOut))
+            {
+                _endpoints.SetAside(endpoint, StatusOf(failure, timedOut));
+                failedOn = endpoint;
+            }
+
+            if (IsRetryable(failure, timedOut) && _ioTimeout - Stopwatch.GetElapsedTime(started) > delay + MinimumAttempt)
+            {
+                Log.EtcdCallRetrying(_logger, operation, attempt, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusOf(failure, timedOut));
+                try
+                {
+                    await Task.Delay(delay, budget.Token).ConfigureAwait(false);
+                    continue;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The budget ran out while waiting: report the failure we have.
+                }
+            }
+
+            var error = Translate(operation, failure, timedOut || budget.IsCancellationRequested);
+            if (!IsLeaseExists(failure))
+            {
+                // "Lease already exists" is how a grant learns another caller was first: not a failure.
+                Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error.Kind, failure);
+            }
+
+            throw error;
         }
     }
+
+    private static bool IsExpiredToken(Exception ex) =>
+        ex is RpcException { StatusCode: StatusCode.Unauthenticated } rpc && rpc.Status.Detail.Contains("invalid auth token", StringComparison.Ordinal);
+
+    private static bool IsTlsFailure(Exception ex)
+    {
+        for (Exception? e = (ex as RpcException)?.Status.DebugException ?? ex.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsRetryable(Exception failure, bool timedOut) =>
+        timedOut || failure is RpcException { StatusCode: StatusCode.Unavailable } || IsServerSideTimeout(failure);
+
+    /// <summary>etcd's own deadline ran out (seen on linearizable reads while the leader is unreachable).</summary>
+    private static bool IsServerSideTimeout(Exception ex) =>
+        ex is RpcException { StatusCode: StatusCode.Unknown } rpc && rpc.Status.Detail.Contains("context deadline exceeded", StringComparison.Ordinal);
+
+    private static string StatusOf(Exception failure, bool timedOut) =>
+        timedOut ? "attempt deadline" : (failure as RpcException)?.StatusCode.ToString() ?? failure.GetType().Name;
+
+    /// <summary>A short pause before a retry, so a cluster in an election is not hammered: 50, 100, 200, then 400 ms.</summary>
+    private static TimeSpan RetryDelay(int attempt) => TimeSpan.FromMilliseconds(50 * (1 << Math.Min(attempt - 1, 3)));
 
     private EtcdSessionException Translate(string operation, Exception ex, bool timedOut)
     {
@@ -143,12 +251,20 @@ internal sealed partial class EtcdGateway
         {
             _ when timedOut && status is null or StatusCode.Cancelled or StatusCode.DeadlineExceeded => EtcdSessionErrorKind.Timeout,
             StatusCode.DeadlineExceeded => EtcdSessionErrorKind.Timeout,
+            StatusCode.Unknown when IsServerSideTimeout(ex) => EtcdSessionErrorKind.Timeout,
             StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Aborted => EtcdSessionErrorKind.Unavailable,
             StatusCode.PermissionDenied or StatusCode.Unauthenticated => EtcdSessionErrorKind.PermissionDenied,
             StatusCode.ResourceExhausted => EtcdSessionErrorKind.TooLarge,
             StatusCode.InvalidArgument when ex.Message.Contains("too large", StringComparison.OrdinalIgnoreCase) => EtcdSessionErrorKind.TooLarge,
+            StatusCode.InvalidArgument when ex.Message.Contains("authentication failed", StringComparison.OrdinalIgnoreCase) => EtcdSessionErrorKind.PermissionDenied,
             _ => EtcdSessionErrorKind.EtcdError,
         };
+        if (IsTlsFailure(ex))
+        {
+            return new EtcdSessionException(EtcdSessionErrorKind.EtcdError,
+                $"etcd {operation} failed: the TLS handshake with etcd failed ({ex.Message}). Check that TlsCaCertificateFile is the CA that signed etcd's server certificate, that the endpoint host name matches that certificate, and, when etcd requires client certificates, TlsClientCertificateFile and TlsClientKeyFile.", ex);
+        }
+
         var message = kind switch
         {
             EtcdSessionErrorKind.Timeout => $"etcd {operation} did not answer within the IOTimeout of {_ioTimeout.TotalSeconds:0.###} s. A write that timed out may still have been applied.",
@@ -165,5 +281,13 @@ internal sealed partial class EtcdGateway
         [LoggerMessage(EventId = 1, EventName = "EtcdCallFailed", Level = LogLevel.Warning,
             Message = "etcd {Operation} failed after {ElapsedMilliseconds:0.0} ms ({Kind}).")]
         public static partial void EtcdCallFailed(ILogger logger, string operation, double elapsedMilliseconds, EtcdSessionErrorKind kind, Exception exception);
+
+        [LoggerMessage(EventId = 2, EventName = "EtcdCallRetrying", Level = LogLevel.Information,
+            Message = "etcd {Operation} attempt {Attempt} failed after {ElapsedMilliseconds:0.0} ms ({Reason}); retrying.")]
+        public static partial void EtcdCallRetrying(ILogger logger, string operation, int attempt, double elapsedMilliseconds, string reason);
+
+        [LoggerMessage(EventId = 3, EventName = "EtcdAuthTokenRenewed", Level = LogLevel.Information,
+            Message = "etcd rejected the auth token as expired during {Operation}; a new one is requested and the call repeated.")]
+        public static partial void AuthTokenRenewed(ILogger logger, string operation);
     }
 }

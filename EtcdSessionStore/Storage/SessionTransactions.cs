@@ -38,13 +38,21 @@ internal static class SessionTransactions
     {
         var oldK = ByteString.CopyFromUtf8(oldKey);
         var newK = ByteString.CopyFromUtf8(newKey);
-        return Guarded(oldK, [ModIs(oldK, modRevision), Absent(newK)],
+        var txn = Guarded(oldK, [ModIs(oldK, modRevision), Absent(newK)],
             [Put(newK, value, lease), new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = oldK } }]);
+        // The new key too: if it exists, an earlier attempt of this very rotation was applied (only this
+        // request knows the new secret) and its reply was lost.
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = newK } });
+        return txn;
     }
 
     /// <summary>The value the failure branch read back, or <see langword="null"/> when the key is gone.</summary>
     public static Mvccpb.KeyValue? ReadBack(TxnResponse response) =>
         response.Responses.Count > 0 && response.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
+
+    /// <summary>The new key as the failure branch of <see cref="Rotate"/> read it, or <see langword="null"/> when absent.</summary>
+    public static Mvccpb.KeyValue? ReadBackRotated(TxnResponse response) =>
+        response.Responses.Count > 1 && response.Responses[1].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
 
     private static TxnRequest Guarded(ByteString key, Compare[] guards, RequestOp[] onSuccess)
     {
