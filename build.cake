@@ -200,6 +200,53 @@ Task("Demo")
     }
 });
 
+// Benchmarks: each starts its own etcd (fsync on) and, for Bench, redis-server and the app instances, and
+// writes its results between marker comments in docs/benchmarks.md.
+Task("EnsureBenchTools")
+    .Description("Makes sure etcd, redis-server and wrk are available (apt-get when running as root).")
+    .Does(() =>
+{
+    EnsureAptTool("etcd", "etcd-server");
+    EnsureAptTool("redis-server", "redis-server");
+    EnsureAptTool("wrk", "wrk");
+});
+
+void RunBenchApp(string command, ProcessArgumentBuilder args)
+{
+    try
+    {
+        DotNetRun("./bench/EtcdSessionStore.BenchApp/EtcdSessionStore.BenchApp.csproj", args.Prepend(command),
+            new DotNetRunSettings { Configuration = "Release" });
+    }
+    catch (CakeException ex)
+    {
+        throw new CakeException($"{command} benchmark: a target was missed or the run failed (see PASS/FAIL above; results, if any, are in docs/benchmarks.md). {ex.Message}");
+    }
+}
+
+Task("Bench")
+    .Description("This store vs the stock session over Redis and in memory, under wrk; about 7 minutes. Options: --duration=10 --rounds=3 --connections=16 --sessions=1024.")
+    .IsDependentOn("EnsureBenchTools")
+    .Does(() => RunBenchApp("http", new ProcessArgumentBuilder()
+        .Append("--duration").Append(Argument("duration", "10"))
+        .Append("--rounds").Append(Argument("rounds", "3"))
+        .Append("--connections").Append(Argument("connections", "16"))
+        .Append("--sessions").Append(Argument("sessions", "1024"))));
+
+Task("BenchScale")
+    .Description("Latency as one etcd member fills with sessions, then expiry with no cleanup job; about 6 minutes. Options: --checkpoints=1000,10000,100000 --idle=180 --samples=2000.")
+    .IsDependentOn("EnsureBenchTools")
+    .Does(() => RunBenchApp("scale", new ProcessArgumentBuilder()
+        .Append("--checkpoints").Append(Argument("checkpoints", "1000,10000,100000"))
+        .Append("--idle").Append(Argument("idle", "180"))
+        .Append("--samples").Append(Argument("samples", "2000"))));
+
+Task("BenchAllocations")
+    .Description("Allocations and time per request of the store and the middleware (BenchmarkDotNet); about 2 minutes.")
+    .IsDependentOn("EnsureEtcd")
+    .Does(() => DotNetRun("./bench/EtcdSessionStore.Benchmarks/EtcdSessionStore.Benchmarks.csproj",
+        new ProcessArgumentBuilder().Append("--filter").AppendQuoted("*RequestBenchmark*"), new DotNetRunSettings { Configuration = "Release" }));
+
 Task("Default")
     .IsDependentOn("Test");
 

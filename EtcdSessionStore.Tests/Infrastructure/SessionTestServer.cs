@@ -56,7 +56,7 @@ public sealed class SessionTestServer : IAsyncDisposable
         set => _hooks.DuringSet = value;
     }
 
-    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null)
+    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null, TimeProvider? time = null)
     {
         var prefix = EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
         var calls = new EtcdCallInterceptor();
@@ -78,7 +78,7 @@ public sealed class SessionTestServer : IAsyncDisposable
                         configure?.Invoke(o);
                     });
                     services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
-                    services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client)));
+                    services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time ?? TimeProvider.System)));
                     services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
                 })
                 .Configure(app =>
@@ -119,12 +119,12 @@ public sealed class SessionTestServer : IAsyncDisposable
         _client.Dispose();
     }
 
-    private static SessionBackend BackendOn(IServiceProvider sp, EtcdClient client)
+    private static SessionBackend BackendOn(IServiceProvider sp, EtcdClient client, TimeProvider time)
     {
         var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
         var loggers = sp.GetRequiredService<ILoggerFactory>();
         var gateway = new EtcdGateway(client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
-        return new SessionBackend(options, gateway, sp.GetRequiredService<SessionSerializerResolver>().Resolve(options), TimeProvider.System, loggers);
+        return new SessionBackend(options, gateway, sp.GetRequiredService<SessionSerializerResolver>().Resolve(options), time, loggers);
     }
 
     private static async Task HandleAsync(HttpContext context, Hooks hooks)

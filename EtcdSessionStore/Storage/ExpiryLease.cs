@@ -1,21 +1,34 @@
 namespace Etcd.AspNetCore.Session.Storage;
 
 /// <summary>
-/// The naming scheme of expiry leases: one etcd lease per expiry second, shared by every session that
-/// expires in that second, with an id that encodes the second. Any app instance derives the same id,
-/// and a reader learns a session's idle deadline from the lease id a Range returns: no extra call and no
-/// rewrite of the value. etcd resets lease TTLs on a leader change, so the deadline read from the id is
-/// also enforced on read. See docs/design.md for the measurement behind this choice.
+/// The naming scheme of expiry leases: etcd leases shared by the sessions that expire in the same second,
+/// with an id that encodes that second (and a slot, so that one lease holds at most a few hundred keys). Any
+/// app instance derives the same ids, and a reader learns a session's idle deadline from the lease id a Range
+/// returns: no extra call and no rewrite of the value. etcd resets lease TTLs on a leader change, so the
+/// deadline read from the id is also enforced on read. See docs/design.md for the measurement behind this.
 /// </summary>
 internal static class ExpiryLease
 {
-    // 0x5E55 ("SESS") in bits 40..54: positive, and unlike the ids etcd's own generator hands out.
+    /// <summary>The highest slot: up to 64 leases per expiry second.</summary>
+    public const int MaxSlot = 63;
+
+    // Layout: 0x5E55 ("SESS") in bits 40..54, the slot in bits 34..39, the expiry second in bits 0..33
+    // (Unix seconds, good until the year 2514). Positive, and unlike the ids etcd's own generator hands out.
+    private const int SecondBits = 34;
     private const long Tag = 0x5E55L << 40;
     private const long TagMask = 0x7FFFL << 40;
-    private const long SecondsMask = (1L << 40) - 1;
+    private const long SecondsMask = (1L << SecondBits) - 1;
 
-    /// <summary>The lease id for sessions that expire at <paramref name="expiresAt"/>, rounded up to a whole second.</summary>
-    public static long IdFor(DateTimeOffset expiresAt) => Tag | SecondOf(expiresAt);
+    /// <summary>The id of slot <paramref name="slot"/> of the lease for sessions that expire at <paramref name="expiresAt"/>, rounded up to a whole second.</summary>
+    public static long IdFor(DateTimeOffset expiresAt, int slot = 0) => IdFor(SecondOf(expiresAt), slot);
+
+    /// <summary>The id of slot <paramref name="slot"/> of the lease for expiry second <paramref name="second"/> (Unix time).</summary>
+    public static long IdFor(long second, int slot)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(slot, MaxSlot);
+        return Tag | ((long)slot << SecondBits) | second;
+    }
 
     /// <summary>The whole second (Unix time) a deadline rounds up to.</summary>
     public static long SecondOf(DateTimeOffset expiresAt)

@@ -1,18 +1,25 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace Etcd.AspNetCore.Session.Storage;
 
 /// <summary>
-/// Grants expiry leases (<see cref="ExpiryLease"/>) on first use and remembers which ones this process
-/// has granted, so that a busy instance grants one lease per expiry second, not one per session.
+/// Grants expiry leases (<see cref="ExpiryLease"/>) on first use and remembers which ones this process has
+/// granted, so that a busy instance grants a lease per expiry second, not one per session. Each lease takes at
+/// most <see cref="KeysPerLease"/> of this instance's writes for its second; the next ones go to the next slot.
+/// On etcd 3.4.23 a put that attaches a key to a lease copies the lease's key list, so a lease must stay small.
 /// </summary>
 internal sealed class ExpiryLeasePool
 {
+    /// <summary>Writes of one instance that share one lease (measured in bench/EtcdSessionStore.LeaseStrategy).</summary>
+    public const int KeysPerLease = 256;
+
     private const int PruneThreshold = 4096;
 
     private readonly EtcdGateway _gateway;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<long, Task> _grants = new();
+    private readonly ConcurrentDictionary<long, StrongBox<int>> _writesPerSecond = new();
 
     public ExpiryLeasePool(EtcdGateway gateway, TimeProvider time)
     {
@@ -23,7 +30,10 @@ internal sealed class ExpiryLeasePool
     /// <summary>The id of a granted lease that expires at <paramref name="expiresAt"/> (rounded up to a second).</summary>
     public async ValueTask<long> AcquireAsync(DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
-        var id = ExpiryLease.IdFor(expiresAt);
+        var second = ExpiryLease.SecondOf(expiresAt);
+        var writes = _writesPerSecond.GetOrAdd(second, static _ => new StrongBox<int>());
+        var slot = Math.Min((Interlocked.Increment(ref writes.Value) - 1) / KeysPerLease, ExpiryLease.MaxSlot);
+        var id = ExpiryLease.IdFor(second, slot);
         var grant = _grants.GetOrAdd(id, static (leaseId, pool) => pool.GrantAsync(leaseId), this);
         if (!grant.IsCompletedSuccessfully)
         {
@@ -40,7 +50,7 @@ internal sealed class ExpiryLeasePool
             }
         }
 
-        if (_grants.Count > PruneThreshold)
+        if (_grants.Count > PruneThreshold || _writesPerSecond.Count > PruneThreshold)
         {
             Prune();
         }
@@ -61,12 +71,21 @@ internal sealed class ExpiryLeasePool
 
     private void Prune()
     {
-        var now = ExpiryLease.IdFor(_time.GetUtcNow());
+        var now = _time.GetUtcNow();
+        var nowSecond = ExpiryLease.SecondOf(now);
         foreach (var id in _grants.Keys)
         {
-            if (id < now)
+            if (ExpiryLease.ExpiryOf(id) < now)
             {
                 _grants.TryRemove(id, out _);
+            }
+        }
+
+        foreach (var second in _writesPerSecond.Keys)
+        {
+            if (second < nowSecond)
+            {
+                _writesPerSecond.TryRemove(second, out _);
             }
         }
     }

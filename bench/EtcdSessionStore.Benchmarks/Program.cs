@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Running;
+using Etcd.AspNetCore.Session.Benchmarks;
 
 // Runs any benchmark class of this assembly: `dotnet run -c Release -- --filter '*SerializerBenchmark*'`.
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// A run that includes the request benchmarks writes their table into docs/benchmarks.md.
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).ToArray();
+AllocationReport.Write(summaries, smoke: args.Any(a => a is "--iterationCount" or "--warmupCount" or "--job" or "-j"));

@@ -19,9 +19,24 @@ var value = ByteString.CopyFromUtf8(new string('x', 300));
 
 // One lease for every key (a naive "bucket"): every attach lands on one ever-growing lease.
 var shared = (await client.LeaseGrantAsync(new LeaseGrantRequest { TTL = 3600 })).ID;
-// One lease per expiry second (this store's strategy): a lease holds only the keys written in one second.
+// One lease per expiry second: a lease holds only the keys written in one second.
 var perSecond = new Dictionary<long, long>();
 var perSecondLock = new SemaphoreSlim(1);
+// Leases per expiry second, each filled with at most SlotSize keys (this store's strategy).
+const int SlotSize = 256;
+var slotted = new Dictionary<(long Second, int Slot), long>();
+var slotCounts = new Dictionary<long, int>();
+
+async Task<long> LeaseFor(long second, int slot, Dictionary<(long, int), long> cache)
+{
+    if (!cache.TryGetValue((second, slot), out var id))
+    {
+        id = (await client.LeaseGrantAsync(new LeaseGrantRequest { TTL = 3600 })).ID;
+        cache[(second, slot)] = id;
+    }
+
+    return id;
+}
 
 var strategies = new (string Name, Func<Task<long>> Lease)[]
 {
@@ -46,6 +61,22 @@ var strategies = new (string Name, Func<Task<long>> Lease)[]
             perSecondLock.Release();
         }
     }),
+    ($"lease per expiry second, {SlotSize} keys per lease", async () =>
+    {
+        var second = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600;
+        await perSecondLock.WaitAsync();
+        try
+        {
+            var written = slotCounts.GetValueOrDefault(second);
+            slotCounts[second] = written + 1;
+            return await LeaseFor(second, written / SlotSize, slotted);
+        }
+        finally
+        {
+            perSecondLock.Release();
+        }
+    }),
+    ("no lease (reference)", () => Task.FromResult(0L)),
 };
 
 Console.WriteLine($"etcd {etcd.Version}, fsync on, {keysPerRound:N0} puts per round, {Concurrency} concurrent callers, {Environment.ProcessorCount} cores");

@@ -22,6 +22,9 @@ internal sealed class ThrowawayEtcd : IAsyncDisposable
 
     public string Version { get; }
 
+    /// <summary>The etcd process id, to read its memory use from /proc.</summary>
+    public int ProcessId => _process.Id;
+
     public static async Task<ThrowawayEtcd> StartAsync()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), $"etcd-bench-{Guid.NewGuid():N}");

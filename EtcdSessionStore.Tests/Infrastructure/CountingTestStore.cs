@@ -1,0 +1,46 @@
+using dotnet_etcd;
+using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Storage;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
+
+/// <summary>
+/// A <see cref="TestStore"/> whose store talks to etcd through a client with a <see cref="EtcdCallInterceptor"/>:
+/// the store is wired by AddEtcdSession as usual, only its gateway's client is swapped.
+/// </summary>
+public static class CountingTestStore
+{
+    public static TestStore Create(EtcdCallInterceptor counter, TimeProvider time, Action<EtcdSessionOptions>? configure = null) =>
+        TestStore.Create(configure, services =>
+        {
+            services.AddSingleton(time);
+            UseCountingClient(services, counter);
+        });
+
+    /// <summary>Makes the store that AddEtcdSession registered in <paramref name="services"/> call etcd through a counting client.</summary>
+    private static void UseCountingClient(IServiceCollection services, EtcdCallInterceptor counter)
+    {
+        services.AddSingleton(_ => new CountedClient(new EtcdClient(EtcdFixture.Endpoints,
+            configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [counter])));
+        var wired = services.Last(d => d.ServiceType == typeof(SessionBackend));
+        services.Replace(ServiceDescriptor.Singleton(sp =>
+        {
+            var backend = (SessionBackend)wired.ImplementationFactory!(sp);
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            var gateway = new EtcdGateway(sp.GetRequiredService<CountedClient>().Client, backend.Options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
+            return new SessionBackend(backend.Options, gateway, backend.Serializers, backend.Time, loggers);
+        }));
+    }
+
+    /// <summary>Owns the counting client so that the service provider disposes it.</summary>
+    private sealed class CountedClient(EtcdClient client) : IDisposable
+    {
+        public EtcdClient Client { get; } = client;
+
+        public void Dispose() => Client.Dispose();
+    }
+}

@@ -1,0 +1,96 @@
+using Etcd.AspNetCore.Session.Storage;
+using Mvccpb;
+
+namespace Etcd.AspNetCore.Session.Sessions;
+
+// Retrieve: one Range, then the stored value decides what this request sees.
+internal sealed partial class EtcdSession
+{
+    /// <inheritdoc />
+    public async Task LoadAsync(CancellationToken cancellationToken = default)
+    {
+        if (_state != LoadState.NotLoaded)
+        {
+            return;
+        }
+
+        KeyValue? kv;
+        try
+        {
+            kv = await _backend.Gateway.GetAsync(_storageKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EtcdSessionException)
+        {
+            _state = LoadState.Unavailable;
+            throw;
+        }
+
+        Adopt(kv);
+    }
+
+    private void Adopt(KeyValue? kv)
+    {
+        _state = LoadState.Loaded;
+        if (kv is null)
+        {
+            Log.NotFound(_backend.SessionLogger);
+            _backend.Metrics?.Loaded("not_found");
+            StartOver(newKey: _strictKeys);
+            return;
+        }
+
+        StoredSession stored;
+        Dictionary<string, byte[]> items;
+        try
+        {
+            (stored, items) = _backend.Decode(kv);
+        }
+        catch (EtcdSessionException ex)
+        {
+            // The value is left untouched in etcd for inspection; the client gets a new session, never this key.
+            Log.Unreadable(_backend.SessionLogger, ex.Message, ex);
+            _backend.Metrics?.Loaded("unreadable");
+            _backend.Metrics?.Failed(ex.Kind);
+            if (_strictKeys)
+            {
+                StartOver(newKey: true);
+            }
+            else
+            {
+                _state = LoadState.Unavailable;
+            }
+
+            return;
+        }
+
+        if (SessionBackend.DeadlineOf(stored) is { } deadline && deadline <= _backend.Time.GetUtcNow())
+        {
+            // etcd has not removed it yet (leases restart on a leader change): expired all the same.
+            Log.ExpiredOnRead(_backend.SessionLogger, stored.Header.Id);
+            _backend.Metrics?.Loaded("expired");
+            StartOver(newKey: _strictKeys);
+            return;
+        }
+
+        _stored = stored;
+        _items = items;
+        _id = stored.Header.Id;
+        _backend.Metrics?.Loaded("found");
+    }
+
+    private void StartOver(bool newKey)
+    {
+        if (newKey)
+        {
+            _secret = SessionKeys.NewSecret();
+            _storageKey = _backend.StorageKey(_secret);
+        }
+
+        _stored = null;
+        _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        _changes.Reset();
+        _binding = null;
+        _bindingPending = false;
+        _id = SessionKeys.NewPublicId();
+    }
+}

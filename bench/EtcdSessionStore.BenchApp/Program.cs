@@ -1,0 +1,21 @@
+// Benchmarks of the etcd session store against ASP.NET Core's own session. Commands:
+//   serve --mode etcd|redis|memory --port N [--etcd URL] [--redis HOST:PORT]   the minimal app under test
+//   http  [--duration 10] [--rounds 3] [--connections 16] [--sessions 1024] [--docs DIR]   side-by-side HTTP run
+//   scale [--sessions 100000] [--idle 180] [--samples 2000] [--docs DIR]   store latency as etcd fills up
+// `http` and `scale` start their own etcd (fsync on), redis-server and app processes, and stop them at the end.
+using Etcd.AspNetCore.Session.BenchApp;
+
+var options = BenchArguments.Parse(args.Skip(1));
+return args.FirstOrDefault() switch
+{
+    "serve" => await BenchServer.RunAsync(options),
+    "http" => await HttpBenchmark.RunAsync(options),
+    "scale" => await ScaleBenchmark.RunAsync(options),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: EtcdSessionStore.BenchApp serve|http|scale [--name value ...] (see Program.cs)");
+    return 2;
+}
