@@ -75,25 +75,23 @@ internal sealed partial class EtcdGateway
             static (c, r, deadline, ct) => c.DeleteAsync(r, null, deadline, ct), cancellationToken);
 
     /// <summary>Grants a lease with a chosen id; a lease that already exists with that id counts as granted.</summary>
-    public async Task GrantLeaseAsync(long id, long ttlSeconds, CancellationToken cancellationToken)
-    {
-        try
+    public Task GrantLeaseAsync(long id, long ttlSeconds, CancellationToken cancellationToken) =>
+        CallAsync("LeaseGrant", new LeaseGrantRequest { ID = id, TTL = ttlSeconds }, static async (c, r, deadline, ct) =>
         {
-            await CallAsync("LeaseGrant", new LeaseGrantRequest { ID = id, TTL = ttlSeconds },
-                static (c, r, deadline, ct) => c.LeaseGrantAsync(r, null, deadline, ct), cancellationToken).ConfigureAwait(false);
-        }
-        catch (EtcdSessionException ex) when (IsLeaseExists(ex.InnerException))
-        {
-            // Another instance granted the same expiry second first: that lease is the one we want.
-        }
-    }
+            try
+            {
+                return await c.LeaseGrantAsync(r, null, deadline, ct).ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (ex.Status.Detail.Contains("lease already exists", StringComparison.Ordinal))
+            {
+                // Another instance granted the same expiry lease first: the outcome wanted, not a failure.
+                return new LeaseGrantResponse { ID = r.ID, TTL = r.TTL };
+            }
+        }, cancellationToken);
 
     /// <summary>True when etcd refused a write because its lease no longer exists (expired or revoked).</summary>
     public static bool IsLeaseNotFound(Exception? ex) =>
         ex is RpcException { StatusCode: StatusCode.NotFound } rpc && rpc.Status.Detail.Contains("lease not found", StringComparison.Ordinal);
-
-    private static bool IsLeaseExists(Exception? ex) =>
-        ex is RpcException rpc && rpc.Status.Detail.Contains("lease already exists", StringComparison.Ordinal);
 
     // Every call is one client span and one duration measurement (see docs/observability.md).
     private async Task<TResponse> CallAsync<TRequest, TResponse>(
@@ -111,13 +109,6 @@ internal sealed partial class EtcdGateway
             var response = await CallOnceAsync(operation, request, call, cancellationToken).ConfigureAwait(false);
             _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
             return response;
-        }
-        catch (EtcdSessionException ex) when (IsLeaseExists(ex.InnerException))
-        {
-            // Another instance granted the same expiry lease first: the outcome the caller wanted, not a failure.
-            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
-            activity?.SetTag("etcd.lease.already_granted", true);
-            throw;
         }
         catch (EtcdSessionException ex)
         {
@@ -205,12 +196,7 @@ internal sealed partial class EtcdGateway
             }
 
             var error = Translate(operation, failure, timedOut || budget.IsCancellationRequested);
-            if (!IsLeaseExists(failure))
-            {
-                // "Lease already exists" is how a grant learns another caller was first: not a failure.
-                Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error.Kind, failure);
-            }
-
+            Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error.Kind, failure);
             throw error;
         }
     }
