@@ -93,8 +93,12 @@ void StopChild(System.Diagnostics.Process process)
 ///////////////////////////////////////////////////////////////////////////////
 
 Task("EnsureEtcd")
-    .Description("Makes sure etcd is available: on PATH, or installed with apt-get when running as root.")
-    .Does(() => EnsureAptTool("etcd", "etcd-server"));
+    .Description("Makes sure etcd and etcdctl (the auth tests set up users with it) are available: on PATH, or installed with apt-get when running as root.")
+    .Does(() =>
+{
+    EnsureAptTool("etcd", "etcd-server");
+    EnsureAptTool("etcdctl", "etcd-client");
+});
 
 Task("EnsureChromium")
     .Description("Makes sure Debian's Chromium is available for the browser tests: on PATH, or installed with apt-get when running as root.")

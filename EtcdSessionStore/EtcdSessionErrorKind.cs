@@ -12,7 +12,10 @@ public enum EtcdSessionErrorKind
     /// <summary>The session value is larger than <see cref="EtcdSessionOptions.MaxSessionBytes"/> or etcd's request limit.</summary>
     TooLarge,
 
-    /// <summary>The session kept changing concurrently and the commit gave up after <see cref="EtcdSessionOptions.MaxCommitAttempts"/>.</summary>
+    /// <summary>
+    /// The changes were not stored because of other requests: the session kept changing for longer than
+    /// <see cref="EtcdSessionOptions.IOTimeout"/>, or it was rotated, destroyed or expired while the request ran.
+    /// </summary>
     Conflict,
 
     /// <summary>The stored value could not be read: unknown format revision, corrupt body or unknown serializer.</summary>

@@ -50,8 +50,13 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is 1 MiB (etcd's own request limit is 1.5 MiB).</value>
     public int MaxSessionBytes { get; set; } = EtcdSessionDefaults.MaxSessionBytes;
 
-    /// <summary>How many times a commit re-applies its changes after a concurrent write before it gives up.</summary>
+    /// <summary>
+    /// Retired: a commit that meets a concurrent write now retries until <see cref="IOTimeout"/> is spent, and
+    /// concurrent commits of one session in one instance share a transaction, so a fixed number of attempts no longer
+    /// applies. The value is ignored; setting it logs a warning at start-up.
+    /// </summary>
     /// <value>The default value is 5.</value>
+    [Obsolete("Ignored: commits retry until IOTimeout is spent. Remove the setting; it will be removed in a future version.")]
     public int MaxCommitAttempts { get; set; } = 5;
 
     /// <summary>

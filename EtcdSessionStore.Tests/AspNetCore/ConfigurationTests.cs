@@ -85,6 +85,19 @@ public sealed class ConfigurationTests
     }
 
     [Test]
+    public void AUsernameWithoutAPassword_StopsTheHostAtStartUp()
+    {
+        using var host = Host.CreateDefaultBuilder()
+            .ConfigureAppConfiguration(c => c.AddInMemoryCollection(new Dictionary<string, string?> { ["EtcdSession:Username"] = "shop" }))
+            .ConfigureServices((context, services) => services.AddEtcdSession(context.Configuration.GetSection("EtcdSession")))
+            .Build();
+
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.That(ex!.Message, Does.Contain("EtcdSession:Password").And.Contain("Username"));
+    }
+
+    [Test]
     public void UseEtcdSession_WithoutAddEtcdSession_SaysWhatIsMissing()
     {
         var app = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder().Build();

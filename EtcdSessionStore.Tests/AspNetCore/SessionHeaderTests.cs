@@ -46,7 +46,8 @@ public sealed class SessionHeaderTests
             Assert.That(rotated.Headers.Contains("Set-Cookie"), Is.False);
             Assert.That(await viaNew.Content.ReadAsStringAsync(), Is.EqualTo("apples"));
             Assert.That(await viaOld.Content.ReadAsStringAsync(), Is.Empty);
-            Assert.That(viaOld.Headers.GetValues(Header).Single(), Is.Empty, "the client is told to drop the dead key");
+            Assert.That(viaOld.Headers.Contains(Header), Is.False,
+                "a key rotated away a moment ago is left alone: the client may already hold the new one");
         });
     }
 

@@ -16,8 +16,11 @@ public sealed class EtcdXmlRepositoryTests
         using var reader = TestStore.Create(services: s => s.AddDataProtection().PersistKeysToEtcd());
         var element = new XElement("key", new XAttribute("id", "k1"), new XElement("secret", "abc"));
 
+        await Repository(writer).LoadAsync(CancellationToken.None);
+        await Repository(reader).LoadAsync(CancellationToken.None);
         Repository(writer).StoreElement(element, "key-k1");
         var readHere = Repository(writer).GetAllElements();
+        await Repository(reader).LoadAsync(CancellationToken.None);
         var readElsewhere = Repository(reader).GetAllElements();
 
         Assert.Multiple(async () =>
@@ -40,6 +43,21 @@ public sealed class EtcdXmlRepositoryTests
             Throws.InvalidOperationException.With.Message.Contains("AddEtcdSession"));
     }
 
-    private static Microsoft.AspNetCore.DataProtection.Repositories.IXmlRepository Repository(TestStore store) =>
-        store.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value.XmlRepository!;
+    [Test]
+    public void BeforeTheKeyRingWasEverRead_ASynchronousRead_FailsAtOnce_InsteadOfWaitingOnEtcdOrAnsweringNoKeys()
+    {
+        using var store = TestStore.Create(o => o.Endpoints = "http://127.0.0.1:1", services: s => s.AddDataProtection().PersistKeysToEtcd());
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var ex = Assert.Throws<EtcdSessionException>(() => Repository(store).GetAllElements());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Unavailable));
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)), "no request thread waits on etcd");
+        });
+    }
+
+    private static global::Etcd.AspNetCore.Session.DataProtection.EtcdXmlRepository Repository(TestStore store) =>
+        (global::Etcd.AspNetCore.Session.DataProtection.EtcdXmlRepository)store.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value.XmlRepository!;
 }

@@ -43,6 +43,23 @@ public sealed class SessionEventsTests
     }
 
     [Test]
+    public async Task AStoredValueWithATimeOutOfRange_DoesNotBreakTheStream()
+    {
+        using var app = TestStore.Create();
+        using var cts = new CancellationTokenSource(Patience);
+        await using var events = await EventCollector.StartAsync(app, cts.Token);
+
+        await EtcdFixture.Client.PutAsync(app.Prefix + "s/out-of-range",
+            "{\"v\":1,\"id\":\"x\",\"created\":9223372036854775807,\"idle\":9223372036854775807,\"abs\":null,\"ser\":\"JSON\"}\n{}");
+        var session = app.NewSession();
+        session.SetString("cart", "apples");
+        await session.CommitAsync();
+
+        var seen = await events.TakeAsync(2, cts.Token);
+        Assert.That(seen.Select(e => e.SessionId), Has.Member(session.Id));
+    }
+
+    [Test]
     public async Task ASessionThatRunsOutOfTime_IsReportedAsExpired_NotDestroyed()
     {
         using var app = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromSeconds(2));

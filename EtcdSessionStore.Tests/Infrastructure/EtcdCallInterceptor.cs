@@ -4,16 +4,23 @@ using Grpc.Core.Interceptors;
 
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 
-/// <summary>Counts the unary etcd calls a client makes and, while <see cref="Failing"/> is set, fails them as an unreachable etcd would.</summary>
+/// <summary>
+/// Counts the unary etcd calls a client makes and, while <see cref="Failing"/> is set (or for the method named by
+/// <see cref="FailingMethod"/>), fails them as an unreachable etcd would. <see cref="DropNextReply"/> lets one call
+/// reach etcd and loses its reply, as a broken connection does after the server applied a write.
+/// </summary>
 public sealed class EtcdCallInterceptor : Interceptor
 {
     private readonly ConcurrentDictionary<string, int> _byMethod = new(StringComparer.Ordinal);
     private int _calls;
+    private (string Method, Func<Task>? BeforeFailing)? _dropNext;
 
     public int Calls => Volatile.Read(ref _calls);
 
     /// <summary>The calls since the start or the last <see cref="Reset"/>, by gRPC method name (Range, Txn, LeaseGrant, ...).</summary>
     public IReadOnlyDictionary<string, int> ByMethod => new Dictionary<string, int>(_byMethod);
+
+    public int CallsOf(string method) => _byMethod.GetValueOrDefault(method);
 
     public void Reset()
     {
@@ -23,26 +30,56 @@ public sealed class EtcdCallInterceptor : Interceptor
 
     public bool Failing { get; set; }
 
+    /// <summary>While set, only calls of this gRPC method (e.g. <c>Txn</c>) fail.</summary>
+    public string? FailingMethod { get; set; }
+
+    /// <summary>
+    /// The next call of <paramref name="method"/> is applied by etcd, then <paramref name="beforeFailing"/> runs and the
+    /// caller gets Unavailable instead of the reply.
+    /// </summary>
+    public void DropNextReply(string method, Func<Task>? beforeFailing = null) => _dropNext = (method, beforeFailing);
+
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
         AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
     {
         Count(context.Method);
-        if (!Failing)
+        if (_dropNext is { } drop && drop.Method == context.Method.Name)
+        {
+            _dropNext = null;
+            var applied = continuation(request, context);
+            return Fail<TResponse>(DropAsync(applied.ResponseAsync, drop.BeforeFailing));
+        }
+
+        if (!Failing && FailingMethod != context.Method.Name)
         {
             return continuation(request, context);
         }
 
-        var failure = new RpcException(new Status(StatusCode.Unavailable, "etcd is down (simulated)"));
-        return new AsyncUnaryCall<TResponse>(Task.FromException<TResponse>(failure), Task.FromResult(new Metadata()),
-            () => failure.Status, () => [], () => { });
+        return Fail<TResponse>(Task.FromException<TResponse>(Down()));
     }
 
     public override TResponse BlockingUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
         BlockingUnaryCallContinuation<TRequest, TResponse> continuation)
     {
         Count(context.Method);
-        return Failing ? throw new RpcException(new Status(StatusCode.Unavailable, "etcd is down (simulated)")) : continuation(request, context);
+        return Failing || FailingMethod == context.Method.Name ? throw Down() : continuation(request, context);
     }
+
+    private static RpcException Down() => new(new Status(StatusCode.Unavailable, "etcd is down (simulated)"));
+
+    private static async Task<TResponse> DropAsync<TResponse>(Task<TResponse> applied, Func<Task>? beforeFailing)
+    {
+        await applied;
+        if (beforeFailing is not null)
+        {
+            await beforeFailing();
+        }
+
+        throw new RpcException(new Status(StatusCode.Unavailable, "the reply was lost (simulated)"));
+    }
+
+    private static AsyncUnaryCall<TResponse> Fail<TResponse>(Task<TResponse> response) =>
+        new(response, Task.FromResult(new Metadata()), () => new Status(StatusCode.Unavailable, "simulated"), () => [], () => { });
 
     private void Count(IMethod method)
     {

@@ -16,12 +16,14 @@ public sealed class EtcdCluster : IAsyncDisposable
 
     public string Endpoints => string.Join(',', Members.Select(m => m.ClientUrl));
 
-    public static async Task<EtcdCluster> StartAsync(int size = 3)
+    /// <param name="size">How many members.</param>
+    /// <param name="fsync">Members write to disk as production etcd does (for tests that claim durability).</param>
+    public static async Task<EtcdCluster> StartAsync(int size = 3, bool fsync = false)
     {
         var token = $"cluster-{Guid.NewGuid():N}";
         var ports = Enumerable.Range(0, size).Select(_ => (Client: EtcdMember.FreePort(), Peer: EtcdMember.FreePort())).ToArray();
         var initial = string.Join(',', ports.Select((p, i) => $"m{i}=http://127.0.0.1:{p.Peer}"));
-        var members = ports.Select((p, i) => EtcdMember.Define($"m{i}", p.Client, p.Peer, initial, token)).ToArray();
+        var members = ports.Select((p, i) => EtcdMember.Define($"m{i}", p.Client, p.Peer, initial, token, fsync: fsync)).ToArray();
         // Members wait for a quorum before they report healthy: start all, then wait.
         await Task.WhenAll(members.Select(m => m.StartAsync(waitUntilReady: false)));
         await Task.WhenAll(members.Select(m => m.WaitUntilHealthyAsync(TimeSpan.FromSeconds(30))));

@@ -44,8 +44,9 @@ public sealed partial class EtcdMember : IAsyncDisposable
     public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>Describes a member; <see cref="StartAsync"/> runs it. <paramref name="initialCluster"/> null means a single member.</summary>
+    /// <param name="fsync">Write to disk as production etcd does; off (the default) for tests that claim nothing about durability.</param>
     public static EtcdMember Define(string name, int clientPort, int peerPort, string? initialCluster = null, string? clusterToken = null,
-        IEnumerable<string>? extraArguments = null, string scheme = "http")
+        IEnumerable<string>? extraArguments = null, string scheme = "http", bool fsync = false)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), $"etcd-test-{name}-{Guid.NewGuid():N}");
         var args = new List<string>
@@ -59,12 +60,16 @@ public sealed partial class EtcdMember : IAsyncDisposable
             "--initial-cluster", initialCluster ?? $"{name}=http://127.0.0.1:{peerPort}",
             "--initial-cluster-state", "new",
             "--initial-cluster-token", clusterToken ?? $"t-{name}",
-            // Tests only: no fsync (never for benchmarks) and quick elections.
-            "--unsafe-no-fsync",
+            // Quick elections; and, unless asked otherwise, no fsync (tests only, never for benchmarks or durability claims).
             "--heartbeat-interval", "50",
             "--election-timeout", "500",
             "--log-level", "error",
         };
+        if (!fsync)
+        {
+            args.Add("--unsafe-no-fsync");
+        }
+
         args.AddRange(extraArguments ?? []);
         return new EtcdMember(name, clientPort, peerPort, dataDir, [.. args], scheme);
     }

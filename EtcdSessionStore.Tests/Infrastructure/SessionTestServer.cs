@@ -21,18 +21,22 @@ using Microsoft.Extensions.Options;
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 
 /// <summary>
-/// An app under <c>app.UseEtcdSession()</c> on TestServer, talking to the shared etcd under its own prefix through
-/// a client whose calls are counted (and can be made to fail). Routes: GET /get?key=, POST /set?key=&amp;value=,
-/// POST /set-streaming (sets, then starts the response itself), POST /regenerate, POST /destroy, POST /signin, POST /signout.
+/// An app under <c>app.UseEtcdSession()</c> on TestServer or, with <c>kestrel: true</c>, on real Kestrel (127.0.0.1, a
+/// free port), talking to the shared etcd under its own prefix through a client whose calls are counted (and can be
+/// made to fail). Routes: GET /get?key=, POST /set?key=&amp;value= (no body), POST /set-text (sets, then returns a
+/// string), POST /set-streaming (sets, then writes and flushes the body), POST /stream-then-set (writes and flushes
+/// the body, then sets), POST /set-then-throw, POST /regenerate, POST /destroy, POST /signin, POST /signout.
 /// </summary>
 public sealed class SessionTestServer : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly EtcdClient _client;
     private readonly Hooks _hooks;
+    private readonly string? _kestrelUrl;
 
-    private SessionTestServer(IHost host, EtcdClient client, string prefix, EtcdCallInterceptor calls, CapturingLoggerProvider logs, Hooks hooks)
+    private SessionTestServer(IHost host, EtcdClient client, string prefix, EtcdCallInterceptor calls, CapturingLoggerProvider logs, Hooks hooks, string? kestrelUrl)
     {
+        _kestrelUrl = kestrelUrl;
         _hooks = hooks;
         _host = host;
         _client = client;
@@ -56,9 +60,12 @@ public sealed class SessionTestServer : IAsyncDisposable
         set => _hooks.DuringSet = value;
     }
 
-    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null, TimeProvider? time = null)
+    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null, TimeProvider? time = null,
+        bool kestrel = false, string? prefix = null, Action<IServiceCollection>? services = null)
     {
-        var prefix = EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
+        // Servers started on one given prefix are instances of one app: they share a key ring and read each other's cookies.
+        var dataProtection = prefix is null ? new EphemeralDataProtectionProvider() : SharedDataProtection;
+        prefix ??= EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
         var calls = new EtcdCallInterceptor();
         var logs = new CapturingLoggerProvider();
         var hooks = new Hooks();
@@ -66,20 +73,20 @@ public sealed class SessionTestServer : IAsyncDisposable
         var client = new EtcdClient(endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
         var host = new HostBuilder()
             .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Trace).AddProvider(logs))
-            .ConfigureWebHost(web => web
-                .UseTestServer()
-                .ConfigureServices(services =>
+            .ConfigureWebHost(web => (kestrel ? web.UseKestrel().UseUrls("http://127.0.0.1:0") : web.UseTestServer())
+                .ConfigureServices(collection =>
                 {
-                    services.AddEtcdSession(o =>
+                    collection.AddEtcdSession(o =>
                     {
                         o.Endpoints = endpoints;
                         o.KeyPrefix = prefix;
                         o.IOTimeout = TimeSpan.FromSeconds(2);
                         configure?.Invoke(o);
                     });
-                    services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
-                    services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time ?? TimeProvider.System)));
-                    services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+                    collection.AddSingleton(dataProtection);
+                    collection.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time ?? TimeProvider.System)));
+                    collection.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+                    services?.Invoke(collection);
                 })
                 .Configure(app =>
                 {
@@ -89,13 +96,23 @@ public sealed class SessionTestServer : IAsyncDisposable
                 }))
             .Build();
         await host.StartAsync();
-        return new SessionTestServer(host, client, prefix, calls, logs, hooks);
+        var url = kestrel
+            ? host.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+                .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.Single()
+            : null;
+        return new SessionTestServer(host, client, prefix, calls, logs, hooks, url);
     }
+
+    /// <summary>The key ring of servers started on a given prefix.</summary>
+    private static readonly IDataProtectionProvider SharedDataProtection = new EphemeralDataProtectionProvider();
+
+    /// <summary>The base URL on Kestrel (<see langword="null"/> on TestServer).</summary>
+    public string? Url => _kestrelUrl;
 
     /// <summary>A browser: keeps the cookies this server sets.</summary>
     public TestBrowser NewBrowser(string? baseAddress = null)
     {
-        var http = _host.GetTestClient();
+        var http = NewClient();
         if (baseAddress is not null)
         {
             http.BaseAddress = new Uri(baseAddress);
@@ -105,7 +122,9 @@ public sealed class SessionTestServer : IAsyncDisposable
     }
 
     /// <summary>A bare HTTP client: no cookies kept, for clients that carry the session in a header.</summary>
-    public HttpClient NewClient() => _host.GetTestClient();
+    public HttpClient NewClient() => _kestrelUrl is null
+        ? _host.GetTestClient()
+        : new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = new Uri(_kestrelUrl), Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>A cookie value that carries <paramref name="secret"/>, protected as the middleware protects it.</summary>
     internal string ProtectedCookieFor(string secret) => Services.GetRequiredService<global::Etcd.AspNetCore.Session.AspNetCore.SessionCookie>().Protect(secret);
@@ -145,11 +164,23 @@ public sealed class SessionTestServer : IAsyncDisposable
 
                 session.SetString(query["key"]!, query["value"]!);
                 break;
+            case "/set-text":
+                session.SetString(query["key"]!, query["value"]!);
+                await context.Response.WriteAsync("ok");
+                break;
             case "/set-streaming":
                 session.SetString(query["key"]!, query["value"]!);
                 await context.Response.WriteAsync("streamed");
                 await context.Response.Body.FlushAsync();
                 break;
+            case "/stream-then-set":
+                await context.Response.WriteAsync("streamed");
+                await context.Response.Body.FlushAsync();
+                session.SetString(query["key"]!, query["value"]!);
+                break;
+            case "/set-then-throw":
+                session.SetString(query["key"]!, query["value"]!);
+                throw new InvalidOperationException("The endpoint failed after changing the session.");
             case "/try-set":
                 try
                 {

@@ -136,7 +136,7 @@ public sealed class BadInputThroughMiddlewareTests
     }
 
     [Test]
-    public async Task SessionOverTheSizeLimit_Answers503WithProblemDetails_NoStackTrace_AndKeepsTheStoredSession()
+    public async Task SessionOverTheSizeLimit_Answers413WithProblemDetails_NoStackTrace_AndKeepsTheStoredSession()
     {
         await using var server = await SessionTestServer.StartAsync(o => o.MaxSessionBytes = 4096);
         var browser = server.NewBrowser();
@@ -147,7 +147,7 @@ public sealed class BadInputThroughMiddlewareTests
 
         Assert.Multiple(async () =>
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge), "retrying would not help: not a 503");
             Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
             Assert.That(body, Does.Not.Contain("Exception").And.Not.Contain(" at "));
             Assert.That(await browser.GetStringAsync("/get?key=cart"), Is.EqualTo("small"));

@@ -18,13 +18,7 @@ public sealed class EtcdAuthTests
     {
         // Simple tokens expire after two idle seconds, so a test can wait for expiry.
         _etcd = await EtcdMember.StartSingleAsync("auth", ["--auth-token", "simple", "--auth-token-ttl", "2"]);
-        Etcdctl("user", "add", "root:rootpw", "--interactive=false");
-        Etcdctl("role", "add", "sessions");
-        Etcdctl("role", "grant-permission", "sessions", "--prefix=true", "readwrite", Prefix);
-        Etcdctl("user", "add", "app:apppw", "--interactive=false");
-        Etcdctl("user", "grant-role", "app", "sessions");
-        Etcdctl("user", "add", "outsider:outpw", "--interactive=false");
-        Etcdctl("auth", "enable");
+        Etcdctl.EnableAuth(_etcd, Prefix);
     }
 
     [OneTimeTearDown]
@@ -108,29 +102,4 @@ public sealed class EtcdAuthTests
         o.KeyPrefix = Prefix + Guid.NewGuid().ToString("N") + "/";
         o.IOTimeout = TimeSpan.FromSeconds(3);
     }, endpoints: _etcd.ClientUrl);
-
-    private void Etcdctl(params string[] args)
-    {
-        var start = new ProcessStartInfo(Path.Combine(Path.GetDirectoryName(EtcdBinary.Path)!, "etcdctl"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["ETCDCTL_API"] = "3" },
-        };
-        start.ArgumentList.Add($"--endpoints={_etcd.ClientUrl}");
-        if (args[0] != "user" || args[1] != "add" || !args[2].StartsWith("root", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add("--user=root:rootpw");
-        }
-
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.That(process.ExitCode, Is.Zero, $"etcdctl {string.Join(' ', args)}: {stderr}");
-    }
 }

@@ -74,7 +74,7 @@ public sealed class ChangeIdTests
         var newSecret = await rotating.RegenerateIdAsync();
         await rotating.CommitAsync();
 
-        var all = await EtcdFixture.Client.GetRangeAsync(store.Prefix);
+        var all = await EtcdFixture.Client.GetRangeAsync(store.Prefix + "s/");
         var result = await store.OpenAsync(newSecret);
         Assert.Multiple(() =>
         {

@@ -31,7 +31,7 @@ public sealed class ConcurrencyTests
     [Test]
     public async Task Flush_ManyParallelRequests_EachAddingItsOwnKey_LoseNothing()
     {
-        using var store = TestStore.Create(o => o.MaxCommitAttempts = 50);
+        using var store = TestStore.Create();
         var seed = await store.SeedAsync(("seed", "1"));
 
         var sessions = new List<Etcd.AspNetCore.Session.Sessions.EtcdSession>();
@@ -98,8 +98,9 @@ public sealed class ConcurrencyTests
 
         await signOut.DestroyAsync();
         slow.SetString("late", "write");
-        await slow.CommitAsync();
+        var ex = Assert.ThrowsAsync<EtcdSessionException>(() => slow.CommitAsync());
 
+        Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Conflict), "never a silent drop: the request learns its change was not stored");
         Assert.That((await EtcdFixture.Client.GetAsync(store.StorageKeyOf(seed.SessionKey))).Count, Is.Zero);
     }
 

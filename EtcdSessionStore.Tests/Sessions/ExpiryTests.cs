@@ -88,6 +88,32 @@ public sealed class ExpiryTests
     }
 
     [Test]
+    public async Task StockMiddlewarePath_WritingToAnExpiredSessionEtcdStillHolds_StartsAfresh_WithoutTheExpiredItems()
+    {
+        // The stock UseSession() adopts the key it was given, so the write goes to the same key as the dead session.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromMinutes(5), s => s.AddSingleton<TimeProvider>(time));
+        const string key = "stock-middleware-key";
+        var first = store.Store.Create(key, TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(5), () => true, isNewSessionKey: true);
+        first.SetString("secret-of-the-dead-session", "1");
+        await first.CommitAsync();
+
+        time.Advance(TimeSpan.FromMinutes(6));
+        var later = store.Store.Create(key, TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(5), () => true, isNewSessionKey: false);
+        await later.LoadAsync();
+        later.SetString("fresh", "2");
+        await later.CommitAsync();
+        var reread = store.Store.Create(key, TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(5), () => true, isNewSessionKey: false);
+        await reread.LoadAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(reread.GetString("fresh"), Is.EqualTo("2"));
+            Assert.That(reread.GetString("secret-of-the-dead-session"), Is.Null, "an expired session's items are never written back");
+        });
+    }
+
+    [Test]
     public async Task AbsoluteTimeout_EndsAnActiveSession()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -116,7 +116,7 @@ public sealed class LimitsAndFailuresTests
     }
 
     [Test]
-    public async Task Flush_WhenTheSessionKeepsChanging_GivesUpWithAConflictAfterMaxAttempts()
+    public async Task Flush_WhenTheSessionKeepsChanging_GivesUpWithAConflict_OnceIOTimeoutIsSpent()
     {
         var client = new Mock<IEtcdClient>();
         var revision = 10L;
@@ -133,19 +133,26 @@ public sealed class LimitsAndFailuresTests
                 response.Responses.Add(new ResponseOp { ResponseRange = RangeOf(stored, ++revision) });
                 return response;
             });
-        var session = SessionOn(client.Object, maxAttempts: 3);
+        var session = SessionOn(client.Object, ioTimeout: TimeSpan.FromSeconds(1));
         await session.LoadAsync();
         session.SetString("x", "1");
 
+        var watch = Stopwatch.StartNew();
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => session.CommitAsync());
 
-        Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Conflict));
-        client.Verify(c => c.TransactionAsync(It.IsAny<TxnRequest>(), null, It.IsAny<DateTime?>(), It.IsAny<CancellationToken>()), Times.Exactly(3));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Conflict));
+            Assert.That(ex.Message, Does.Contain("IOTimeout"));
+            Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(1)).And.LessThan(TimeSpan.FromSeconds(3)));
+        });
+        client.Verify(c => c.TransactionAsync(It.IsAny<TxnRequest>(), null, It.IsAny<DateTime?>(), It.IsAny<CancellationToken>()), Times.AtLeast(6),
+            "a time budget, not a handful of attempts");
     }
 
-    private static EtcdSession SessionOn(IEtcdClient client, TimeSpan? ioTimeout = null, int maxAttempts = 5)
+    private static EtcdSession SessionOn(IEtcdClient client, TimeSpan? ioTimeout = null)
     {
-        var options = new EtcdSessionOptions { IOTimeout = ioTimeout ?? TimeSpan.FromSeconds(5), MaxCommitAttempts = maxAttempts };
+        var options = new EtcdSessionOptions { IOTimeout = ioTimeout ?? TimeSpan.FromSeconds(5) };
         var gateway = new EtcdGateway(client, options.IOTimeout, NullLogger.Instance);
         var backend = new SessionBackend(options, gateway, new SessionSerializerSet(new JsonSessionSerializer(), []), TimeProvider.System, NullLoggerFactory.Instance);
         return new EtcdSession(backend, "secret", options.IdleTimeout, () => true, isNewSessionKey: false, strictKeys: true);

@@ -193,8 +193,9 @@ public sealed class SessionsByUserTests
 
         await directory.RevokeAllAsync("alice");
         running.SetString("cart", "pears");
-        await running.CommitAsync();
+        var ex = Assert.ThrowsAsync<EtcdSessionException>(() => running.CommitAsync());
 
+        Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Conflict), "the change was not stored, and the request is told so");
         Assert.That(await GetAsync(store.StorageKeyOf(session.SessionKey)), Is.Null);
         Assert.That(await RangeAsync(UserSessionIndex.UserPrefix(store.Prefix, "alice")), Is.Empty);
     }
@@ -271,6 +272,21 @@ public sealed class SessionsByUserTests
         await session.RegenerateIdAsync(user, new Dictionary<string, string> { ["ua"] = userAgent });
         await session.CommitAsync();
         return session;
+    }
+
+    [Test]
+    public async Task AnIndexEntryWithATimeOutOfRange_IsSkippedByTheListing_NotAnException()
+    {
+        using var store = TestStore.Create();
+        var secret = await StoredSessionAsync(store);
+        var session = await store.OpenAsync(secret);
+        await session.RegenerateIdAsync("alice");
+        var broken = "{\"v\":1,\"id\":\"x\",\"user\":\"alice\",\"key\":\"k\",\"created\":9223372036854775807,\"seen\":9223372036854775807}";
+        await EtcdFixture.Client.PutAsync(UserSessionIndex.EntryKey(store.Prefix, "alice", "x"), broken);
+
+        var sessions = await store.Services.GetRequiredService<EtcdSessionDirectory>().ListAsync("alice");
+
+        Assert.That(sessions.Select(s => s.SessionId), Is.EqualTo(new[] { session.Id }));
     }
 
     private static async Task<KeyValue?> GetAsync(string key)

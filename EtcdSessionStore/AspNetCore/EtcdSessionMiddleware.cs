@@ -2,15 +2,19 @@ using Etcd.AspNetCore.Session.Sessions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
-/// Puts the etcd session on <see cref="HttpContext.Session"/>: loads it asynchronously before the endpoint runs
-/// (only when the request presents a cookie), commits it before the response starts, and issues, re-issues or
-/// deletes the cookie as the session's key changes. Keys the client presents are never adopted (strict mode).
+/// Puts the etcd session on <see cref="HttpContext.Session"/>. A request flows one way: cookie, key, load (only when
+/// the request presents a cookie), endpoint, commit, cookie. Changes made before the response starts are committed
+/// before its status line and headers go out (<see cref="CommitBeforeStartBodyFeature"/>), so a failed commit turns
+/// the response into an error; changes made after it started are committed at the end, and a failure there breaks
+/// the response. A cookie is only ever sent for a session that is stored. Keys the client presents are never
+/// adopted (strict mode).
 /// </summary>
 internal sealed partial class EtcdSessionMiddleware
 {
@@ -31,84 +35,134 @@ internal sealed partial class EtcdSessionMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var (cookiePresent, presented) = _cookie.Read(context);
-        if (cookiePresent && presented is null)
+        var presented = await _cookie.ReadAsync(context, context.RequestAborted).ConfigureAwait(false);
+        if (presented.Present && presented.Secret is null && presented.KeyRingFailure is null)
         {
             Log.CookieRejected(_logger);
         }
 
-        var request = new RequestState(context, _cookie, cookiePresent, presented);
-        request.Session = _store.CreateStrict(presented, request.TryEstablishSession);
-        if (presented is not null)
+        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, () => !context.Response.HasStarted), _logger);
+        if (presented.KeyRingFailure is { } keyRingFailure)
         {
+            request.Session.MarkUnavailable();
+            if (!await ContinueAfterLoadFailureAsync(context, keyRingFailure).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+        else if (presented.Secret is not null)
+        {
+            EtcdSessionException? loadFailure = null;
             try
             {
                 await request.Session.LoadAsync(context.RequestAborted).ConfigureAwait(false);
             }
             catch (EtcdSessionException ex)
             {
-                if (_options.Value.UnavailableBehavior == EtcdSessionUnavailableBehavior.FailRequest)
-                {
-                    Log.LoadFailedRequestRefused(_logger, ex.Kind, ex);
-                    await WriteProblemAsync(context, "The session store is unavailable.", "The session could not be loaded. Try again shortly.").ConfigureAwait(false);
-                    return;
-                }
+                loadFailure = ex;
+            }
 
-                Log.LoadFailedContinuing(_logger, ex.Kind, ex);
+            if (loadFailure is not null && !await ContinueAfterLoadFailureAsync(context, loadFailure).ConfigureAwait(false))
+            {
+                return;
             }
         }
 
-        var feature = new EtcdSessionFeature(request.Session);
-        context.Features.Set<ISessionFeature>(feature);
-        context.Response.OnStarting(static state => ((RequestState)state).OnResponseStarting(), request);
+        var serverBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        context.Features.Set<IHttpResponseBodyFeature>(new CommitBeforeStartBodyFeature(serverBody, request.BeforeStartAsync, () => request.Session.HasChanges));
+        context.Features.Set<ISessionFeature>(new EtcdSessionFeature(request.Session));
+        context.Response.OnStarting(static state => ((RequestState)state).OnServerStartingAsync(), request);
         try
         {
             await _next(context).ConfigureAwait(false);
         }
+        catch (Exception) when (request.CommitFailure is not null && !context.Response.HasStarted)
+        {
+            // The endpoint's write failed because the commit had failed: answered below.
+        }
+        catch
+        {
+            request.DiscardChanges(); // the endpoint failed: its changes are not stored, and no cookie goes out for them
+            throw;
+        }
         finally
         {
+            context.Features.Set(serverBody);
             context.Features.Set<ISessionFeature>(null);
         }
 
-        await CommitAsync(context, request).ConfigureAwait(false);
+        if (!context.Response.HasStarted && (request.CommitFailure ?? await request.BeforeStartAsync().ConfigureAwait(false)) is { } failure)
+        {
+            await WriteCommitFailureAsync(context, request, failure).ConfigureAwait(false);
+            return;
+        }
+
+        await request.AfterStartAsync().ConfigureAwait(false);
     }
 
-    private async Task CommitAsync(HttpContext context, RequestState request)
+    /// <summary>Applies <see cref="EtcdSessionOptions.UnavailableBehavior"/>; false when the request was answered with 503.</summary>
+    private async Task<bool> ContinueAfterLoadFailureAsync(HttpContext context, EtcdSessionException failure)
     {
-        var session = request.Session;
-        var started = context.Response.HasStarted;
-        try
+        if (_options.Value.UnavailableBehavior == EtcdSessionUnavailableBehavior.FailRequest)
         {
-            // Not bound to RequestAborted: a write the endpoint made should persist even if the client left.
-            // Every etcd call is still bounded by IOTimeout.
-            await session.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            Log.LoadFailedRequestRefused(_logger, failure.Kind, failure);
+            await WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "The session store is unavailable.",
+                "The session could not be loaded. Try again shortly.").ConfigureAwait(false);
+            return false;
         }
-        catch (EtcdSessionException ex) when (started)
-        {
-            Log.CommitFailedAfterResponseStarted(_logger, session.IsAvailable ? session.Id : "(unavailable)", ex.Kind, ex);
-        }
-        catch (EtcdSessionException ex)
-        {
-            Log.CommitFailed(_logger, session.Id, ex.Kind, ex);
-            request.SuppressCookie = true;
-            context.Response.Clear();
-            await WriteProblemAsync(context, "The session could not be saved.", "The changes this request made to the session were not saved. Try again shortly.").ConfigureAwait(false);
-        }
+
+        Log.LoadFailedContinuing(_logger, failure.Kind, failure);
+        return true;
     }
 
-    private static Task WriteProblemAsync(HttpContext context, string title, string detail)
+    private async Task WriteCommitFailureAsync(HttpContext context, RequestState request, EtcdSessionException failure)
     {
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        Log.CommitFailed(_logger, request.Session.IsAvailable ? request.Session.Id : "(unavailable)", failure.Kind, failure);
+        request.AnsweringWithError = true;
+        context.Response.Clear();
+        // A rotation earlier in the request is stored: the client needs the new key even though the rest failed.
+        await request.WriteCookieAsync().ConfigureAwait(false);
+        var (status, title, detail) = failure.Kind switch
+        {
+            EtcdSessionErrorKind.Conflict => (StatusCodes.Status409Conflict, "The session changed while this request ran.",
+                "The changes this request made to the session were not saved, because the session was changed, rotated or ended by another request. Reload and try again."),
+            EtcdSessionErrorKind.TooLarge => (StatusCodes.Status413PayloadTooLarge, "The session would be too large.",
+                "The changes this request made to the session were not saved: the session would exceed the store's size limit (MaxSessionBytes)."),
+            _ => (StatusCodes.Status503ServiceUnavailable, "The session could not be saved.",
+                "The changes this request made to the session were not saved. Try again shortly."),
+        };
+        await WriteProblemAsync(context, status, title, detail).ConfigureAwait(false);
+    }
+
+    /// <summary>A problem details answer, through the app's <see cref="IProblemDetailsService"/> when it registered one.</summary>
+    private static async Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-cache,no-store";
-        context.Response.Headers.RetryAfter = "1";
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "1";
+        }
+
         var problem = new ProblemDetails
         {
-            Status = StatusCodes.Status503ServiceUnavailable,
+            Status = status,
             Title = title,
             Detail = detail,
-            Type = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+            Type = status switch
+            {
+                StatusCodes.Status409Conflict => "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+                StatusCodes.Status413PayloadTooLarge => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+                _ => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+            },
         };
-        return context.Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted);
+        if (context.RequestServices?.GetService<IProblemDetailsService>() is { } service
+            && await service.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>One request's session and what it means for the cookie.</summary>
@@ -116,46 +170,115 @@ internal sealed partial class EtcdSessionMiddleware
     {
         private readonly HttpContext _context;
         private readonly SessionCookie _cookie;
-        private readonly bool _cookiePresent;
-        private readonly string? _presentedSecret;
+        private readonly PresentedToken _presented;
+        private readonly ILogger _logger;
+        private Task<EtcdSessionException?>? _beforeStart;
+        private bool _discarded;
 
-        public RequestState(HttpContext context, SessionCookie cookie, bool cookiePresent, string? presentedSecret)
+        public RequestState(HttpContext context, SessionCookie cookie, PresentedToken presented, EtcdSession session, ILogger logger)
         {
             _context = context;
             _cookie = cookie;
-            _cookiePresent = cookiePresent;
-            _presentedSecret = presentedSecret;
+            _presented = presented;
+            Session = session;
+            _logger = logger;
         }
 
-        public EtcdSession Session { get; set; } = null!;
+        public EtcdSession Session { get; }
 
-        /// <summary>A failed commit turned the response into an error: leave the client's cookie alone.</summary>
-        public bool SuppressCookie { get; set; }
+        /// <summary>Why the commit before the response failed, once it did.</summary>
+        public EtcdSessionException? CommitFailure => _beforeStart is { IsCompletedSuccessfully: true } done ? done.Result : null;
 
-        /// <summary>A new session may be written only while its cookie can still be sent.</summary>
-        public bool TryEstablishSession() => !_context.Response.HasStarted;
+        /// <summary>The middleware is writing the error answer: the server's start of it must not commit again.</summary>
+        public bool AnsweringWithError { get; set; }
 
-        public Task OnResponseStarting()
+        public void DiscardChanges() => _discarded = true;
+
+        /// <summary>Commits the changes made so far, then writes the cookie. Runs once; returns why the commit failed.</summary>
+        public Task<EtcdSessionException?> BeforeStartAsync() => _beforeStart ??= CommitThenWriteCookieAsync();
+
+        /// <summary>The server starts the response by a path that did not go through the body (an upgrade, say).</summary>
+        public async Task OnServerStartingAsync()
         {
-            var session = Session;
-            if (SuppressCookie || !session.IsAvailable)
+            if (AnsweringWithError)
             {
-                return Task.CompletedTask;
+                return;
             }
 
-            // Stored, or written and about to be committed (when the endpoint started the response itself).
-            var live = session.IsStored || session.HasChanges;
-            if (live && !string.Equals(session.SessionKey, _presentedSecret, StringComparison.Ordinal))
+            if (await BeforeStartAsync().ConfigureAwait(false) is not null)
             {
-                _cookie.Append(_context, session.SessionKey);
+                _context.Abort(); // too late to answer with an error: never let the response look like a success
             }
-            else if (!live && _cookiePresent)
+        }
+
+        /// <summary>Changes made after the response started are committed now; if that fails the response is broken off.</summary>
+        public async Task AfterStartAsync()
+        {
+            var changed = Session.HasChanges && !_discarded;
+            if (!changed && _discarded)
+            {
+                return;
+            }
+
+            try
+            {
+                // Not bound to RequestAborted: a change the endpoint made should persist even if the client left.
+                // Every etcd call is still bounded by IOTimeout.
+                await Session.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (EtcdSessionException ex) when (changed)
+            {
+                Log.CommitFailedAfterResponseStarted(_logger, Session.IsAvailable ? Session.Id : "(unavailable)", ex.Kind, ex);
+                _context.Abort();
+            }
+        }
+
+        private async Task<EtcdSessionException?> CommitThenWriteCookieAsync()
+        {
+            if (Session.HasChanges && !_discarded)
+            {
+                try
+                {
+                    await Session.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (EtcdSessionException ex)
+                {
+                    return ex;
+                }
+            }
+
+            try
+            {
+                await WriteCookieAsync().ConfigureAwait(false);
+            }
+            catch (EtcdSessionException ex)
+            {
+                return ex; // stored, but the key ring could not make a cookie for it
+            }
+
+            return null;
+        }
+
+        /// <summary>Issues the cookie for a stored session whose key the client does not have, or deletes a dead one.</summary>
+        public async Task WriteCookieAsync()
+        {
+            if (!Session.IsAvailable || Session.Moved)
+            {
+                return; // unknown state, or the browser may already hold the rotated key: leave its cookie alone
+            }
+
+            if (Session.IsStored)
+            {
+                if (!string.Equals(Session.SessionKey, _presented.Secret, StringComparison.Ordinal))
+                {
+                    await _cookie.AppendAsync(_context, Session.SessionKey, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            else if (_presented.Present)
             {
                 // Destroyed, expired, unknown or unreadable: the old cookie opens nothing any more.
                 _cookie.Delete(_context);
             }
-
-            return Task.CompletedTask;
         }
     }
 }

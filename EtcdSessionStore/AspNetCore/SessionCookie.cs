@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Etcd.AspNetCore.Session.DataProtection;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -18,38 +19,59 @@ internal sealed class SessionCookie
 
     private readonly IDataProtector _protector;
     private readonly IOptions<EtcdSessionOptions> _options;
+    private readonly EtcdXmlRepository? _keyRing;
 
-    public SessionCookie(IDataProtectionProvider dataProtection, IOptions<EtcdSessionOptions> options)
+    /// <param name="dataProtection">Protects the token.</param>
+    /// <param name="options">The cookie and header settings.</param>
+    /// <param name="keyRings">The key ring in etcd, when the app keeps it there (<c>PersistKeysToEtcd</c>).</param>
+    public SessionCookie(IDataProtectionProvider dataProtection, IOptions<EtcdSessionOptions> options, IEnumerable<EtcdXmlRepository> keyRings)
     {
         _protector = dataProtection.CreateProtector(Purpose);
         _options = options;
+        _keyRing = keyRings.FirstOrDefault();
     }
 
     private CookieBuilder Builder => _options.Value.Cookie;
 
-    /// <summary>The cookie the request presented, if any, and the secret key it carries if it could be unprotected.</summary>
-    public (bool Present, string? Secret) Read(HttpContext context)
+    /// <summary>
+    /// The token the request presented, if any, and the secret key it carries if it could be unprotected. With the key
+    /// ring in etcd not read yet, it is read first (asynchronously); if that fails, the token can be neither trusted nor
+    /// rejected, and <see cref="PresentedToken.KeyRingFailure"/> says why.
+    /// </summary>
+    public async ValueTask<PresentedToken> ReadAsync(HttpContext context, CancellationToken cancellationToken)
     {
         var value = SentHeader(context) ?? context.Request.Cookies[Builder.Name!];
         if (string.IsNullOrEmpty(value))
         {
-            return (false, null);
+            return default;
+        }
+
+        if (await EnsureKeyRingAsync(cancellationToken).ConfigureAwait(false) is { } failure)
+        {
+            return new PresentedToken(true, null, failure);
         }
 
         try
         {
             var secret = _protector.Unprotect(value);
-            return (true, string.IsNullOrEmpty(secret) ? null : secret);
+            return new PresentedToken(true, string.IsNullOrEmpty(secret) ? null : secret, null);
         }
         catch (Exception ex) when (ex is CryptographicException or FormatException)
         {
             // Forged, corrupted, or protected with a key this instance's key ring does not hold.
-            return (true, null);
+            return new PresentedToken(true, null, null);
         }
     }
 
-    public void Append(HttpContext context, string secret)
+    /// <summary>Sends the token for <paramref name="secret"/>.</summary>
+    /// <exception cref="EtcdSessionException">The key ring in etcd could not be read, so no token can be made.</exception>
+    public async ValueTask AppendAsync(HttpContext context, string secret, CancellationToken cancellationToken)
     {
+        if (await EnsureKeyRingAsync(cancellationToken).ConfigureAwait(false) is { } failure)
+        {
+            throw failure;
+        }
+
         var token = Protect(secret);
         if (_options.Value.SessionIdHeaderName is { } header)
         {
@@ -62,6 +84,24 @@ internal sealed class SessionCookie
         }
 
         NoStore(context.Response);
+    }
+
+    private async ValueTask<EtcdSessionException?> EnsureKeyRingAsync(CancellationToken cancellationToken)
+    {
+        if (_keyRing is null || _keyRing.IsLoaded)
+        {
+            return null;
+        }
+
+        try
+        {
+            await _keyRing.LoadAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (EtcdSessionException ex)
+        {
+            return ex;
+        }
     }
 
     /// <summary>The cookie value that carries <paramref name="secret"/>.</summary>
@@ -93,3 +133,9 @@ internal sealed class SessionCookie
         response.Headers.Pragma = "no-cache";
     }
 }
+
+/// <summary>What the request's session cookie (or header) says.</summary>
+/// <param name="Present">The request sent a token.</param>
+/// <param name="Secret">The secret session key in it, when it could be unprotected.</param>
+/// <param name="KeyRingFailure">Why the token could not be checked at all (the key ring in etcd is unreadable).</param>
+internal readonly record struct PresentedToken(bool Present, string? Secret, EtcdSessionException? KeyRingFailure);

@@ -3,6 +3,8 @@ using Etcd.AspNetCore.Session.Sessions;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,17 +21,24 @@ public static class EtcdDataProtectionBuilderExtensions
     /// store's etcd client, so that every instance of the app can read the session cookies the others issue.
     /// Requires <c>services.AddEtcdSession(...)</c>. The keys are stored unencrypted unless you also configure
     /// key encryption (e.g. <c>ProtectKeysWithCertificate</c>): restrict access to the prefix in etcd.
+    /// While the key ring cannot be read (etcd down since start-up), requests that present a session cookie are
+    /// answered as with etcd down (<see cref="EtcdSessionOptions.UnavailableBehavior"/>); the cookie is kept.
     /// </summary>
     public static IDataProtectionBuilder PersistKeysToEtcd(this IDataProtectionBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
+        builder.Services.TryAddSingleton(sp =>
         {
             var backend = sp.GetService<SessionBackend>() ?? throw new InvalidOperationException(
                 "PersistKeysToEtcd() uses the etcd session store's client: call services.AddEtcdSession(...) too.");
-            o.XmlRepository = new EtcdXmlRepository(backend.Gateway, backend.Options.KeyPrefix + Folder,
+            return new EtcdXmlRepository(backend.Gateway, backend.Options.KeyPrefix + Folder,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<EtcdXmlRepository>());
-        }));
+        });
+        builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
+            o.XmlRepository = sp.GetRequiredService<EtcdXmlRepository>()));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EtcdKeyRingLoader>(sp => new EtcdKeyRingLoader(
+            sp.GetRequiredService<EtcdXmlRepository>(), sp.GetRequiredService<IDataProtectionProvider>(),
+            sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.IOTimeout, sp.GetRequiredService<ILogger<EtcdKeyRingLoader>>())));
         return builder;
     }
 }

@@ -8,16 +8,21 @@ using Microsoft.Extensions.Logging;
 namespace Etcd.AspNetCore.Session.DataProtection;
 
 /// <summary>
-/// The Data Protection key ring in etcd: one etcd key per key XML under a prefix, so every app instance reads
-/// the same keys (and so each other's session cookies). <see cref="IXmlRepository"/> is synchronous by contract;
-/// Data Protection calls it at start-up, when it creates a key and when its cached key ring expires (about once a
-/// day), not per request. Each call is bounded by <see cref="EtcdSessionOptions.IOTimeout"/>.
+/// The Data Protection key ring in etcd: one etcd key per key XML under a prefix, so every app instance reads the same
+/// keys (and so each other's session cookies). <see cref="IXmlRepository"/> is synchronous by contract, so reads are
+/// served from a copy loaded asynchronously (at start-up by <see cref="EtcdKeyRingLoader"/>, then refreshed in the
+/// background, and by the session middleware before it reads a cookie): a request thread never waits on etcd for it.
+/// Before the first load succeeds, reads fail at once rather than block or answer "no keys" (which would make Data
+/// Protection create a key of its own).
 /// </summary>
 internal sealed partial class EtcdXmlRepository : IXmlRepository
 {
     private readonly EtcdGateway _gateway;
     private readonly string _prefix;
     private readonly ILogger _logger;
+    private readonly Lock _loadGate = new();
+    private volatile IReadOnlyCollection<XElement>? _elements;
+    private Task? _loading;
 
     public EtcdXmlRepository(EtcdGateway gateway, string prefix, ILogger logger)
     {
@@ -26,20 +31,60 @@ internal sealed partial class EtcdXmlRepository : IXmlRepository
         _logger = logger;
     }
 
-    public IReadOnlyCollection<XElement> GetAllElements() =>
-        // The contract is synchronous; run on the pool so no caller's context is blocked on itself.
-        Task.Run(() => GetAllElementsAsync(CancellationToken.None)).GetAwaiter().GetResult();
+    /// <summary>The key ring has been read from etcd at least once.</summary>
+    public bool IsLoaded => _elements is not null;
+
+    public IReadOnlyCollection<XElement> GetAllElements()
+    {
+        if (_elements is { } elements)
+        {
+            return elements;
+        }
+
+        _ = LoadAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // for the next caller
+        throw new EtcdSessionException(EtcdSessionErrorKind.Unavailable,
+            "The Data Protection key ring has not been read from etcd yet (etcd unreachable since start-up); it is being loaded in the background.");
+    }
 
     public void StoreElement(XElement element, string friendlyName)
     {
         ArgumentNullException.ThrowIfNull(element);
+        // Data Protection creates a key rarely (first start, then every 90 days by default), by the contract's
+        // synchronous call; EtcdKeyRingLoader makes it happen at start-up, off the request path.
         Task.Run(() => StoreElementAsync(element, friendlyName, CancellationToken.None)).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Reads the key ring from etcd; concurrent callers share one read.</summary>
+    /// <exception cref="EtcdSessionException">etcd could not be read within IOTimeout.</exception>
+    public Task LoadAsync(CancellationToken cancellationToken)
+    {
+        Task loading;
+        lock (_loadGate)
+        {
+            loading = _loading ??= ReadAllAsync();
+        }
+
+        return loading.WaitAsync(cancellationToken);
+    }
+
+    private async Task ReadAllAsync()
+    {
+        try
+        {
+            _elements = await GetAllElementsAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_loadGate)
+            {
+                _loading = null;
+            }
+        }
     }
 
     internal async Task<IReadOnlyCollection<XElement>> GetAllElementsAsync(CancellationToken cancellationToken)
     {
-        var request = new RangeRequest { Key = ByteString.CopyFromUtf8(_prefix), RangeEnd = ByteString.CopyFromUtf8(PrefixEnd(_prefix)) };
-        var response = await _gateway.RangeAsync(request, cancellationToken).ConfigureAwait(false);
+        var response = await _gateway.RangeAsync(KeyRange.Prefix(_prefix), cancellationToken).ConfigureAwait(false);
         var elements = new List<XElement>(response.Kvs.Count);
         foreach (var kv in response.Kvs)
         {
@@ -65,10 +110,11 @@ internal sealed partial class EtcdXmlRepository : IXmlRepository
         txn.Success.Add(new RequestOp { RequestPut = put });
         await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
         Log.Stored(_logger, key);
+        if (_elements is { } known)
+        {
+            _elements = [.. known, element];
+        }
     }
-
-    /// <summary>The first key after every key that starts with <paramref name="prefix"/> (etcd's range end for a prefix).</summary>
-    private static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
 
     private static partial class Log
     {

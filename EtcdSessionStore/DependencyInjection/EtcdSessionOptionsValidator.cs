@@ -24,6 +24,11 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:Endpoints '{options.Endpoints}' is invalid: {endpointError}. Expected a comma-separated list such as 'http://127.0.0.1:2379,http://127.0.0.1:22379'.");
         }
 
+        if (!string.IsNullOrEmpty(options.Username) && string.IsNullOrEmpty(options.Password))
+        {
+            failures.Add($"{Section}:Password is missing: {Section}:Username '{options.Username}' is set, and etcd authentication needs both (or neither).");
+        }
+
         if (string.IsNullOrEmpty(options.KeyPrefix) || !options.KeyPrefix.EndsWith('/'))
         {
             failures.Add($"{Section}:KeyPrefix '{options.KeyPrefix}' is invalid: it must be non-empty and end with '/', e.g. 'myapp/sessions/'.");
@@ -54,10 +59,6 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:MaxSessionBytes '{options.MaxSessionBytes}' is invalid: it must be between 1024 and {EtcdSessionDefaults.EtcdMaxRequestBytes - 4096} (etcd's default request limit less room for the key and transaction).");
         }
 
-        if (options.MaxCommitAttempts is < 1 or > 100)
-        {
-            failures.Add($"{Section}:MaxCommitAttempts '{options.MaxCommitAttempts}' is invalid: it must be between 1 and 100.");
-        }
 
         if (!string.IsNullOrEmpty(options.Password) && string.IsNullOrEmpty(options.Username))
         {

@@ -7,9 +7,12 @@ namespace Etcd.AspNetCore.Session.Format;
 /// <summary>
 /// The stored layout of a session value, format revision 1:
 /// <code>
-/// {"v":1,"id":"&lt;public id&gt;","created":&lt;unix ms&gt;,"idle":&lt;seconds&gt;,"abs":&lt;unix ms|null&gt;,"ser":"JSON"}\n
+/// {"v":1,"id":"&lt;public id&gt;","created":&lt;unix ms&gt;,"idle":&lt;seconds&gt;,"abs":&lt;unix ms|null&gt;,"ser":"JSON",
+///  "user":"&lt;user&gt;","meta":{...},"cids":["&lt;commit id&gt;",...]}\n
 /// &lt;items, as written by the serializer named in "ser"&gt;
 /// </code>
+/// <c>user</c> and <c>meta</c> are written only for a session bound to a user, <c>cids</c> (the last few commit ids,
+/// newest first) by every commit.
 /// The header is one line of JSON whose first member is the format revision, so a reader can tell a
 /// value written by another version before it reads anything else. The idle deadline is not in the value:
 /// it is encoded in the id of the lease the key is attached to (see <c>ExpiryLease</c>).
@@ -41,6 +44,17 @@ internal static class SessionEnvelope
 
             json.WriteString("ser", serializer.Name);
             WriteBinding(json, header);
+            if (header.CommitIds is { Count: > 0 } commits)
+            {
+                json.WriteStartArray("cids");
+                foreach (var commit in commits)
+                {
+                    json.WriteStringValue(commit);
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteEndObject();
         }
 
@@ -65,6 +79,7 @@ internal static class SessionEnvelope
         long? created = null, idle = null, abs = null;
         string? user = null;
         Dictionary<string, string>? metadata = null;
+        List<string>? commits = null;
         try
         {
             Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, "a JSON object header");
@@ -82,6 +97,7 @@ internal static class SessionEnvelope
                     case "ser": serializer = reader.GetString(); break;
                     case "user": user = reader.GetString(); break;
                     case "meta": metadata = ReadMetadata(ref reader); break;
+                    case "cids": commits = ReadCommitIds(ref reader); break;
                     default: reader.Skip(); break; // members added by later revisions of the same layout
                 }
 
@@ -106,14 +122,24 @@ internal static class SessionEnvelope
             throw new FormatException("The stored session header lacks one of \"id\", \"created\", \"idle\", \"ser\".");
         }
 
-        var header = new SessionHeader(
-            id,
-            DateTimeOffset.FromUnixTimeMilliseconds(created.Value),
-            TimeSpan.FromSeconds(idle.Value),
-            abs is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(abs.Value),
-            serializer,
-            user,
-            metadata);
+        SessionHeader header;
+        try
+        {
+            header = new SessionHeader(
+                id,
+                DateTimeOffset.FromUnixTimeMilliseconds(created.Value),
+                TimeSpan.FromSeconds(idle.Value),
+                abs is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(abs.Value),
+                serializer,
+                user,
+                metadata,
+                commits);
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or OverflowException)
+        {
+            throw new FormatException("The stored session header holds a time out of range: " + ex.Message, ex);
+        }
+
         return (header, value[(end + 1)..]);
     }
 
@@ -155,6 +181,18 @@ internal static class SessionEnvelope
         }
 
         return metadata;
+    }
+
+    private static List<string> ReadCommitIds(ref Utf8JsonReader reader)
+    {
+        Expect(reader.TokenType == JsonTokenType.StartArray, "\"cids\" to be an array");
+        var commits = new List<string>(SessionHeader.KeptCommitIds);
+        while (reader.Read() && reader.TokenType == JsonTokenType.String)
+        {
+            commits.Add(reader.GetString()!);
+        }
+
+        return commits;
     }
 
     private static void Expect(bool condition, string what)

@@ -8,6 +8,8 @@ namespace Etcd.AspNetCore.Session.Format;
 /// <param name="Serializer">The name of the serializer that wrote the items.</param>
 /// <param name="User">The user the session is bound to (see docs/sessions-by-user.md), if any.</param>
 /// <param name="Metadata">Non-secret details the app attached when binding the user (e.g. user agent).</param>
+/// <param name="CommitIds">The ids of the last few commits that wrote the session, newest first: a commit retried after its
+/// reply was lost finds its own id here and knows it was applied.</param>
 internal sealed record SessionHeader(
     string Id,
     DateTimeOffset Created,
@@ -15,4 +17,16 @@ internal sealed record SessionHeader(
     DateTimeOffset? AbsoluteExpiry,
     string Serializer,
     string? User = null,
-    IReadOnlyDictionary<string, string>? Metadata = null);
+    IReadOnlyDictionary<string, string>? Metadata = null,
+    IReadOnlyList<string>? CommitIds = null)
+{
+    /// <summary>How many commit ids a stored session keeps.</summary>
+    public const int KeptCommitIds = 8;
+
+    /// <summary>This header with <paramref name="commitId"/> as the newest commit.</summary>
+    public SessionHeader WithCommit(string commitId) =>
+        this with { CommitIds = [commitId, .. (CommitIds ?? []).Take(KeptCommitIds - 1)] };
+
+    /// <summary>The commit <paramref name="commitId"/> is among the last writes of the session.</summary>
+    public bool HasCommit(string commitId) => CommitIds?.Contains(commitId, StringComparer.Ordinal) == true;
+}

@@ -16,19 +16,14 @@ internal sealed partial class EtcdSession
     {
         ThrowIfNotWritable();
         var newSecret = SessionKeys.NewSecret();
-        var attempts = _backend.Options.MaxCommitAttempts;
+        var newKey = _backend.StorageKey(newSecret);
+        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
         for (var attempt = 1; _stored is not null; attempt++)
         {
-            if (attempt > attempts)
-            {
-                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
-                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
-                    $"Session {_id} changed concurrently {attempts} times while its id was being rotated; the old id is still in force.");
-            }
-
-            var newKey = _backend.StorageKey(newSecret);
             var (header, value) = binding is null ? (_stored.Header, _stored.Value) : Rebind(binding);
-            var txn = SessionTransactions.Rotate(_storageKey, _stored.ModRevision, newKey, value, _stored.LeaseId);
+            var marker = await _backend.Leases.AcquireAsync(_backend.Time.GetUtcNow() + MovedMarkerLifetime, cancellationToken).ConfigureAwait(false);
+            var txn = SessionTransactions.Rotate(_storageKey, _stored.ModRevision, newKey, value, _stored.LeaseId,
+                SessionKeys.MovedMarker(_backend.Options.KeyPrefix, _storageKey), marker);
             AddIndexWrite(txn, header, newKey, _stored.LeaseId);
             AddIndexDeleteOnRebind(txn, header);
             var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
@@ -45,8 +40,14 @@ internal sealed partial class EtcdSession
 
             if (SessionTransactions.ReadBackRotated(response) is { } rotated)
             {
-                // Only this request knows the new secret: an earlier attempt was applied and its reply was lost.
-                _stored = _stored with { ModRevision = rotated.ModRevision, LeaseId = rotated.Lease };
+                // Only this request knows the new secret: an earlier attempt was applied and its reply was lost. What
+                // it wrote (the user binding, this request's changes) is what is stored now.
+                _stored = _backend.Decode(rotated).Stored;
+                if (binding is not null)
+                {
+                    _changes.Reset();
+                }
+
                 break;
             }
 
@@ -58,10 +59,18 @@ internal sealed partial class EtcdSession
                 break;
             }
 
+            if (budget.IsSpent)
+            {
+                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
+                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                    $"Session {_id} kept changing concurrently for longer than IOTimeout while its id was being rotated; the old id is still in force.");
+            }
+
             var (fresh, items) = _backend.Decode(current);
             _stored = fresh;
             _items = items;
             _changes.ApplyTo(_items);
+            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
         }
 
         if (binding is not null && _stored is null)
@@ -72,11 +81,17 @@ internal sealed partial class EtcdSession
         }
 
         _secret = newSecret;
-        _storageKey = _backend.StorageKey(newSecret);
+        _storageKey = newKey;
         Log.Rotated(_backend.SessionLogger, _id);
         _backend.Metrics?.Rotated();
         return newSecret;
     }
+
+    /// <summary>
+    /// How long the old key says "moved" after a rotation: longer than a request that the browser sent before it saw
+    /// the new cookie takes to arrive.
+    /// </summary>
+    private static readonly TimeSpan MovedMarkerLifetime = TimeSpan.FromMinutes(1);
 
     /// <summary>Deletes exactly this session from etcd; afterwards this object is a new, empty session with a new key.</summary>
     public async Task DestroyAsync(CancellationToken cancellationToken)

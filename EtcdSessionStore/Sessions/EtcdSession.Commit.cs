@@ -1,13 +1,14 @@
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Google.Protobuf;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
-// Flush: guarded writes that merge with concurrent requests, and the sliding-expiry refresh.
+// Flush (through the instance's commit queue, see SessionWriter) and the sliding-expiry refresh.
 internal sealed partial class EtcdSession
 {
     /// <inheritdoc />
+    /// <exception cref="EtcdSessionException">The changes were not stored: etcd failed, the session grew too large, or it
+    /// was rotated, destroyed or expired while the request ran (<see cref="EtcdSessionErrorKind.Conflict"/>).</exception>
     public async Task CommitAsync(CancellationToken cancellationToken = default)
     {
         if (_state != LoadState.Loaded)
@@ -21,71 +22,24 @@ internal sealed partial class EtcdSession
             return;
         }
 
+        if (Moved)
+        {
+            _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
+            throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                "The session key this request presented was rotated away (a sign-in in the same browser) while the request was on its way; its changes were not saved.");
+        }
+
         if (_stored is null && _items.Count == 0 && !_bindingPending)
         {
             _changes.Reset(); // a new session that ended up empty: nothing to store
             return;
         }
 
-        var attempts = _backend.Options.MaxCommitAttempts;
-        for (var attempt = 1; attempt <= attempts; attempt++)
-        {
-            var header = _stored is null
-                ? NewHeader()
-                : _stored.Header with { IdleTimeout = _idleTimeout, Serializer = _backend.Serializers.Writer.Name };
-            var value = Encode(header);
-            var lease = await _backend.Leases.AcquireAsync(_backend.NextExpiry(header, _idleTimeout), cancellationToken).ConfigureAwait(false);
-            var txn = _stored is null
-                ? SessionTransactions.Create(_storageKey, value, lease)
-                : SessionTransactions.Update(_storageKey, _stored.ModRevision, value, lease);
-            AddIndexWrite(txn, header, _storageKey, lease);
-
-            Etcdserverpb.TxnResponse response;
-            try
-            {
-                response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
-            }
-            catch (EtcdSessionException ex) when (EtcdGateway.IsLeaseNotFound(ex.InnerException))
-            {
-                _backend.Leases.Forget(lease); // revoked behind our back: grant it again
-                continue;
-            }
-
-            if (response.Succeeded)
-            {
-                Log.Committed(_backend.SessionLogger, _id, _stored is null, value.Length);
-                _backend.Metrics?.Committed(created: _stored is null);
-                _stored = new StoredSession(header, value, response.Header.Revision, lease);
-                _changes.Reset();
-                _bindingPending = false;
-                return;
-            }
-
-            var current = SessionTransactions.ReadBack(response);
-            if (current is null && _stored is not null)
-            {
-                // Destroyed (e.g. "sign out everywhere") or expired while this request ran: never resurrect it.
-                Log.VanishedBeforeCommit(_backend.SessionLogger, _id);
-                _stored = null;
-                _changes.Reset();
-                return;
-            }
-
-            if (current is not null)
-            {
-                var (fresh, items) = _backend.Decode(current);
-                _stored = fresh;
-                _id = fresh.Header.Id;
-                _items = items;
-                _changes.ApplyTo(_items);
-                Log.MergedConcurrentWrite(_backend.SessionLogger, _id, attempt);
-                _backend.Metrics?.Merged();
-            }
-        }
-
-        _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
-        throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
-            $"Session {_id} changed concurrently {attempts} times while this request committed (MaxCommitAttempts = {attempts}); its changes were not saved.");
+        var pending = new PendingCommit(_stored, _changes.Copy(), NewHeader(), _idleTimeout, _items);
+        _stored = await _backend.Commits.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
+        _id = _stored.Header.Id;
+        _changes.Reset();
+        _bindingPending = false;
     }
 
     private async Task RefreshIfDueAsync(CancellationToken cancellationToken)
@@ -125,19 +79,5 @@ internal sealed partial class EtcdSession
     {
         var now = _backend.Time.GetUtcNow();
         return new SessionHeader(_id, now, _idleTimeout, now + _backend.Options.AbsoluteTimeout, _backend.Serializers.Writer.Name, _binding?.User, _binding?.Metadata);
-    }
-
-    private ByteString Encode(SessionHeader header)
-    {
-        var bytes = SessionEnvelope.Encode(header, _backend.Serializers.Writer, _items);
-        var limit = _backend.Options.MaxSessionBytes;
-        if (bytes.Length > limit)
-        {
-            _backend.Metrics?.Failed(EtcdSessionErrorKind.TooLarge);
-            throw new EtcdSessionException(EtcdSessionErrorKind.TooLarge,
-                $"Session {_id} is {bytes.Length:N0} bytes when serialized; the limit (MaxSessionBytes) is {limit:N0} bytes. Nothing was written.");
-        }
-
-        return UnsafeByteOperations.UnsafeWrap(bytes);
     }
 }

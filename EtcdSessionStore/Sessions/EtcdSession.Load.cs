@@ -18,6 +18,9 @@ internal sealed partial class EtcdSession
         try
         {
             kv = await _backend.Gateway.GetAsync(_storageKey, cancellationToken).ConfigureAwait(false);
+            // Only for a key that names nothing (rare): did a rotation move the session away from it a moment ago?
+            Moved = kv is null && _strictKeys &&
+                await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(_backend.Options.KeyPrefix, _storageKey), cancellationToken).ConfigureAwait(false) is not null;
         }
         catch (EtcdSessionException)
         {
@@ -27,6 +30,12 @@ internal sealed partial class EtcdSession
 
         Adopt(kv);
     }
+
+    /// <summary>
+    /// The presented key was rotated away a moment ago (a sign-in in the same browser answered while this request was
+    /// on its way): the request reads an empty session, cannot store changes, and leaves the cookie alone.
+    /// </summary>
+    internal bool Moved { get; private set; }
 
     private void Adopt(KeyValue? kv)
     {

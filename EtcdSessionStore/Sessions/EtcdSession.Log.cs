@@ -5,7 +5,7 @@ namespace Etcd.AspNetCore.Session.Sessions;
 internal sealed partial class EtcdSession
 {
     // Only the non-secret session id is ever logged: never the secret key nor session values.
-    private static partial class Log
+    internal static partial class Log
     {
         [LoggerMessage(EventId = 10, EventName = "SessionNotFound", Level = LogLevel.Debug,
             Message = "The session key names no session in etcd; a new session is started.")]

@@ -31,7 +31,7 @@ internal sealed partial class EtcdSession
     private (SessionHeader Header, ByteString Value) Rebind(UserBinding binding)
     {
         var header = _stored!.Header with { User = binding.User, Metadata = binding.Metadata };
-        return (header, Encode(header));
+        return (header, _backend.Encode(header, _items));
     }
 
     private void AddIndexWrite(TxnRequest txn, SessionHeader header, string storageKey, long lease)

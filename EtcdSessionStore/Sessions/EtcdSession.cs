@@ -73,6 +73,9 @@ internal sealed partial class EtcdSession : ISession
     /// <inheritdoc />
     public bool IsAvailable => _state == LoadState.Loaded;
 
+    /// <summary>The session cannot be loaded (its key could not be checked): it reads as unavailable and cannot change.</summary>
+    internal void MarkUnavailable() => _state = LoadState.Unavailable;
+
     /// <inheritdoc />
     public string Id
     {

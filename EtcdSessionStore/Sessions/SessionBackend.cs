@@ -2,13 +2,14 @@ using Etcd.AspNetCore.Session.Diagnostics;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Storage;
+using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
 /// <summary>Everything a session needs that outlives one request: settings, the etcd gateway, leases, serializers.</summary>
-internal sealed class SessionBackend
+internal sealed partial class SessionBackend
 {
     public SessionBackend(
         EtcdSessionOptions options,
@@ -25,7 +26,17 @@ internal sealed class SessionBackend
         Time = time;
         Leases = new ExpiryLeasePool(gateway, time);
         SessionLogger = loggerFactory.CreateLogger<EtcdSession>();
+        Commits = new SessionCommitQueue(new SessionWriter(this));
+#pragma warning disable CS0618 // reading the retired option only to say that it is ignored
+        if (options.MaxCommitAttempts != 5)
+        {
+            Log.MaxCommitAttemptsIgnored(loggerFactory.CreateLogger<EtcdSessionOptions>(), options.MaxCommitAttempts);
+        }
+#pragma warning restore CS0618
     }
+
+    /// <summary>Where sessions' commits wait for the one transaction per session this instance has in flight.</summary>
+    public SessionCommitQueue Commits { get; }
 
     public EtcdSessionOptions Options { get; }
 
@@ -62,6 +73,25 @@ internal sealed class SessionBackend
         }
     }
 
+    /// <summary>The stored value of a session.</summary>
+    /// <exception cref="EtcdSessionException">Kind <see cref="EtcdSessionErrorKind.TooLarge"/>: over <see cref="EtcdSessionOptions.MaxSessionBytes"/>; nothing is sent.</exception>
+    public ByteString Encode(SessionHeader header, IReadOnlyDictionary<string, byte[]> items)
+    {
+        var bytes = SessionEnvelope.Encode(header, Serializers.Writer, items);
+        if (bytes.Length > Options.MaxSessionBytes)
+        {
+            Metrics?.Failed(EtcdSessionErrorKind.TooLarge);
+            throw new EtcdSessionException(EtcdSessionErrorKind.TooLarge,
+                $"Session {header.Id} is {bytes.Length:N0} bytes when serialized; the limit (MaxSessionBytes) is {Options.MaxSessionBytes:N0} bytes. Nothing was written.");
+        }
+
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    /// <summary>The items of a version this instance read or wrote before.</summary>
+    public Dictionary<string, byte[]> DecodeItems(StoredSession stored) =>
+        Decode(new KeyValue { Value = stored.Value, ModRevision = stored.ModRevision, Lease = stored.LeaseId }).Items;
+
     /// <summary>When the stored session stops being valid: the earlier of its idle and absolute deadlines.</summary>
     public static DateTimeOffset? DeadlineOf(StoredSession stored)
     {
@@ -75,5 +105,12 @@ internal sealed class SessionBackend
     {
         var idle = Time.GetUtcNow() + idleTimeout;
         return header.AbsoluteExpiry is { } abs && abs < idle ? abs : idle;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 19, EventName = "MaxCommitAttemptsIgnored", Level = LogLevel.Warning,
+            Message = "EtcdSession:MaxCommitAttempts is set ({Value}) but no longer used: commits retry until IOTimeout is spent. Remove the setting.")]
+        public static partial void MaxCommitAttemptsIgnored(ILogger logger, int value);
     }
 }

@@ -28,6 +28,18 @@ internal sealed class SessionChanges
         Cleared = false;
     }
 
+    /// <summary>A copy that later changes to this one do not affect.</summary>
+    public SessionChanges Copy()
+    {
+        var copy = new SessionChanges { Cleared = Cleared };
+        foreach (var (key, value) in _byKey)
+        {
+            copy._byKey[key] = value;
+        }
+
+        return copy;
+    }
+
     /// <summary>Applies the changes to <paramref name="items"/> in place.</summary>
     public void ApplyTo(Dictionary<string, byte[]> items)
     {

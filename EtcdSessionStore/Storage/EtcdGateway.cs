@@ -201,8 +201,20 @@ internal sealed partial class EtcdGateway
         }
     }
 
-    private static bool IsExpiredToken(Exception ex) =>
-        ex is RpcException { StatusCode: StatusCode.Unauthenticated } rpc && rpc.Status.Detail.Contains("invalid auth token", StringComparison.Ordinal);
+    /// <summary>
+    /// etcd no longer takes the client's auth token: a simple token expired (TTL, restart), or a JWT token predates a
+    /// user or role change ("revision of auth store is old"). Either way a new token and one repeat fix it.
+    /// </summary>
+    private static bool IsExpiredToken(Exception ex) => ex is RpcException rpc && rpc.StatusCode switch
+    {
+        StatusCode.Unauthenticated => rpc.Status.Detail.Contains("invalid auth token", StringComparison.Ordinal),
+        StatusCode.InvalidArgument => rpc.Status.Detail.Contains("revision of auth store is old", StringComparison.Ordinal),
+        _ => false,
+    };
+
+    /// <summary>etcd's NOSPACE alarm: the backend reached its quota and etcd refuses writes until an operator frees space.</summary>
+    private static bool IsNoSpace(Exception ex) =>
+        ex is RpcException rpc && rpc.Status.Detail.Contains("database space exceeded", StringComparison.Ordinal);
 
     private static bool IsTlsFailure(Exception ex)
     {
@@ -238,6 +250,7 @@ internal sealed partial class EtcdGateway
             _ when timedOut && status is null or StatusCode.Cancelled or StatusCode.DeadlineExceeded => EtcdSessionErrorKind.Timeout,
             StatusCode.DeadlineExceeded => EtcdSessionErrorKind.Timeout,
             StatusCode.Unknown when IsServerSideTimeout(ex) => EtcdSessionErrorKind.Timeout,
+            _ when IsNoSpace(ex) => EtcdSessionErrorKind.Unavailable,
             StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Aborted => EtcdSessionErrorKind.Unavailable,
             StatusCode.PermissionDenied or StatusCode.Unauthenticated => EtcdSessionErrorKind.PermissionDenied,
             StatusCode.ResourceExhausted => EtcdSessionErrorKind.TooLarge,
@@ -249,6 +262,12 @@ internal sealed partial class EtcdGateway
         {
             return new EtcdSessionException(EtcdSessionErrorKind.EtcdError,
                 $"etcd {operation} failed: the TLS handshake with etcd failed ({ex.Message}). Check that TlsCaCertificateFile is the CA that signed etcd's server certificate, that the endpoint host name matches that certificate, and, when etcd requires client certificates, TlsClientCertificateFile and TlsClientKeyFile.", ex);
+        }
+
+        if (IsNoSpace(ex))
+        {
+            return new EtcdSessionException(kind,
+                $"etcd {operation} was refused: etcd's database reached its space quota (NOSPACE alarm) and takes no writes until an operator compacts and defragments it and disarms the alarm (see docs/operations.md) ({status}).", ex);
         }
 
         var message = kind switch

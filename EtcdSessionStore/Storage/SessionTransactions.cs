@@ -32,14 +32,19 @@ internal static class SessionTransactions
 
     /// <summary>
     /// Change-id: the new key appears with the same value and lease and the old one vanishes, in one
-    /// revision, or nothing changes (the old key was modified or the new key already exists).
+    /// revision, or nothing changes (the old key was modified or the new key already exists). A marker with no content
+    /// is left at <paramref name="movedMarker"/>, on <paramref name="markerLease"/>, to say for a while that the old key moved.
     /// </summary>
-    public static TxnRequest Rotate(string oldKey, long modRevision, string newKey, ByteString value, long lease)
+    public static TxnRequest Rotate(string oldKey, long modRevision, string newKey, ByteString value, long lease, string movedMarker, long markerLease)
     {
         var oldK = ByteString.CopyFromUtf8(oldKey);
         var newK = ByteString.CopyFromUtf8(newKey);
         var txn = Guarded(oldK, [ModIs(oldK, modRevision), Absent(newK)],
-            [Put(newK, value, lease), new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = oldK } }]);
+        [
+            Put(newK, value, lease),
+            new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = oldK } },
+            Put(ByteString.CopyFromUtf8(movedMarker), ByteString.Empty, markerLease),
+        ]);
         // The new key too: if it exists, an earlier attempt of this very rotation was applied (only this
         // request knows the new secret) and its reply was lost.
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = newK } });

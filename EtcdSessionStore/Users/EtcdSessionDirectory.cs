@@ -41,7 +41,8 @@ public sealed class EtcdSessionDirectory
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         var entryKey = UserSessionIndex.EntryKey(_backend.Options.KeyPrefix, userName, sessionId);
         var kv = await _backend.Gateway.GetAsync(entryKey, cancellationToken).ConfigureAwait(false);
-        for (var attempt = 0; kv is not null && attempt < _backend.Options.MaxCommitAttempts; attempt++)
+        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        for (var attempt = 1; kv is not null && !budget.IsSpent; attempt++)
         {
             if (UserSessionIndex.Decode(kv) is not { } entry)
             {
@@ -59,6 +60,7 @@ public sealed class EtcdSessionDirectory
             }
 
             kv = SessionTransactions.ReadBack(response); // the session moved (rotation, touch) meanwhile: follow it
+            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
         }
 
         return false;

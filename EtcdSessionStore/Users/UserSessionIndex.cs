@@ -135,7 +135,7 @@ internal static class UserSessionIndex
                 metadata);
             return new UserSessionEntry(info, root.GetProperty("key").GetString()!, kv.Key.ToStringUtf8(), kv.ModRevision);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentOutOfRangeException)
         {
             return null;
         }

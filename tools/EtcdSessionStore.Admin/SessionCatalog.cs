@@ -87,7 +87,8 @@ internal sealed class SessionCatalog
 
     public async Task<int> RevokeAsync(string id, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < _backend.Options.MaxCommitAttempts; attempt++)
+        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        for (var attempt = 1; !budget.IsSpent; attempt++)
         {
             if (await FindAsync(id, cancellationToken) is not { } kv)
             {

@@ -1,0 +1,152 @@
+using Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Users;
+
+namespace Etcd.AspNetCore.Session.Sessions;
+
+/// <summary>
+/// Flush: writes the changes of one or more requests to one session in one guarded transaction, merging per key with
+/// whatever another instance wrote meanwhile, within a <see cref="RetryBudget"/>.
+/// </summary>
+internal sealed class SessionWriter
+{
+    private readonly SessionBackend _backend;
+
+    public SessionWriter(SessionBackend backend)
+    {
+        _backend = backend;
+    }
+
+    /// <summary>Writes <paramref name="batch"/> (in order) over the freshest known version of the session.</summary>
+    /// <param name="storageKey">The session's etcd key.</param>
+    /// <param name="batch">The requests' changes, oldest first.</param>
+    /// <param name="lastWritten">What this instance last wrote for the session, if it knows.</param>
+    /// <returns>The stored version that holds every change of the batch.</returns>
+    /// <exception cref="EtcdSessionException">Nothing of the batch was stored (or it cannot be known).</exception>
+    public async Task<StoredSession> WriteAsync(string storageKey, IReadOnlyList<PendingCommit> batch, StoredSession? lastWritten)
+    {
+        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        var commitId = SessionKeys.NewCommitId();
+        var newest = batch[^1];
+        var current = Freshest(batch, lastWritten);
+        // In the common case (one request, nothing newer known) its own view is the merged result: no decode needed.
+        IReadOnlyDictionary<string, byte[]> items = batch.Count == 1 && ReferenceEquals(current, newest.Loaded) ? newest.Items : Merge(Decode(current), batch);
+        var guard = current?.ModRevision ?? 0;
+        for (var attempt = 1; ; attempt++)
+        {
+            if (current is not null && IsPastDeadline(current))
+            {
+                throw Ended(newest, "expired");
+            }
+
+            var header = (current is null
+                ? newest.NewHeader
+                : current.Header with { IdleTimeout = newest.IdleTimeout, Serializer = _backend.Serializers.Writer.Name }).WithCommit(commitId);
+            var value = _backend.Encode(header, items);
+            var lease = await _backend.Leases.AcquireAsync(_backend.NextExpiry(header, newest.IdleTimeout), CancellationToken.None).ConfigureAwait(false);
+            var txn = guard == 0
+                ? SessionTransactions.Create(storageKey, value, lease)
+                : SessionTransactions.Update(storageKey, guard, value, lease);
+            if (header.User is not null)
+            {
+                txn.Success.Add(UserSessionIndex.Put(_backend.Options.KeyPrefix, header, storageKey, _backend.Time.GetUtcNow(), lease));
+            }
+
+            Etcdserverpb.TxnResponse response;
+            try
+            {
+                response = await _backend.Gateway.TxnAsync(txn, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (EtcdSessionException ex) when (EtcdGateway.IsLeaseNotFound(ex.InnerException) && !budget.IsSpent)
+            {
+                _backend.Leases.Forget(lease); // revoked behind our back: grant it again
+                continue;
+            }
+
+            if (response.Succeeded)
+            {
+                EtcdSession.Log.Committed(_backend.SessionLogger, header.Id, guard == 0, value.Length);
+                _backend.Metrics?.Committed(created: current is null);
+                return new StoredSession(header, value, response.Header.Revision, lease);
+            }
+
+            var readBack = SessionTransactions.ReadBack(response);
+            if (readBack is null)
+            {
+                // Rotated to another key, destroyed ("sign out everywhere") or expired while the requests ran: never
+                // resurrect it, and never pretend the changes were stored.
+                throw Ended(newest, "was rotated, destroyed or expired");
+            }
+
+            var (fresh, freshItems) = _backend.Decode(readBack);
+            if (fresh.Header.HasCommit(commitId))
+            {
+                // An earlier attempt was applied and its reply was lost; what is there now may already hold later
+                // writes that saw ours, so nothing is applied again.
+                return fresh;
+            }
+
+            guard = fresh.ModRevision;
+            if (IsPastDeadline(fresh) && current is null)
+            {
+                // A dead session under this key (etcd has not removed it yet): start afresh over it, without its items.
+                items = Merge(new Dictionary<string, byte[]>(StringComparer.Ordinal), batch);
+            }
+            else
+            {
+                current = fresh;
+                items = Merge(freshItems, batch);
+                EtcdSession.Log.MergedConcurrentWrite(_backend.SessionLogger, fresh.Header.Id, attempt);
+                _backend.Metrics?.Merged();
+            }
+
+            if (budget.IsSpent)
+            {
+                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
+                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                    $"Session {fresh.Header.Id} kept changing concurrently for {budget.Elapsed.TotalSeconds:0.##} s (IOTimeout) while this request committed; its changes were not saved.");
+            }
+
+            await RetryBudget.PauseAsync(attempt).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The newest version among what the requests loaded and what this instance last wrote.</summary>
+    private static StoredSession? Freshest(IReadOnlyList<PendingCommit> batch, StoredSession? lastWritten)
+    {
+        var freshest = lastWritten;
+        foreach (var commit in batch)
+        {
+            if (commit.Loaded is { } loaded && (freshest is null || loaded.ModRevision > freshest.ModRevision))
+            {
+                freshest = loaded;
+            }
+        }
+
+        return freshest;
+    }
+
+    private Dictionary<string, byte[]> Decode(StoredSession? stored) =>
+        stored is null ? new Dictionary<string, byte[]>(StringComparer.Ordinal) : _backend.DecodeItems(stored);
+
+    private static Dictionary<string, byte[]> Merge(Dictionary<string, byte[]> items, IReadOnlyList<PendingCommit> batch)
+    {
+        foreach (var commit in batch)
+        {
+            commit.Changes.ApplyTo(items);
+        }
+
+        return items;
+    }
+
+    private bool IsPastDeadline(StoredSession stored) =>
+        SessionBackend.DeadlineOf(stored) is { } deadline && deadline <= _backend.Time.GetUtcNow();
+
+    private EtcdSessionException Ended(PendingCommit newest, string how)
+    {
+        var id = newest.Loaded?.Header.Id ?? newest.NewHeader.Id;
+        EtcdSession.Log.VanishedBeforeCommit(_backend.SessionLogger, id);
+        _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
+        return new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+            $"Session {id} {how} while this request ran; its changes were not saved (a session is never brought back).");
+    }
+}
