@@ -245,6 +245,13 @@ Task("BenchScale")
         .Append("--idle").Append(Argument("idle", "180"))
         .Append("--samples").Append(Argument("samples", "2000"))));
 
+Task("BenchContention")
+    .Description("Concurrent writers (1, 4, 16, 64) on one session through the middleware, over one etcd member (fsync on): writes/s, p99, etcd transactions per write, lost writes (must be 0); about 30 s. Options: --writers=1,4,16,64 --duration=5.")
+    .IsDependentOn("EnsureEtcd")
+    .Does(() => RunBenchApp("contention", new ProcessArgumentBuilder()
+        .Append("--writers").Append(Argument("writers", "1,4,16,64"))
+        .Append("--duration").Append(Argument("duration", "5"))));
+
 Task("BenchAllocations")
     .Description("Allocations and time per request of the store and the middleware (BenchmarkDotNet); about 2 minutes.")
     .IsDependentOn("EnsureEtcd")

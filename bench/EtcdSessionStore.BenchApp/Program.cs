@@ -2,6 +2,7 @@
 //   serve --mode etcd|redis|memory --port N [--etcd URL] [--redis HOST:PORT]   the minimal app under test
 //   http  [--duration 10] [--rounds 3] [--connections 16] [--sessions 1024] [--docs DIR]   side-by-side HTTP run
 //   scale [--sessions 100000] [--idle 180] [--samples 2000] [--docs DIR]   store latency as etcd fills up
+//   contention [--writers 1,4,16,64] [--duration 5] [--docs DIR]   concurrent writers on one session, lost writes
 // `http` and `scale` start their own etcd (fsync on), redis-server and app processes, and stop them at the end.
 using Etcd.AspNetCore.Session.BenchApp;
 
@@ -11,11 +12,12 @@ return args.FirstOrDefault() switch
     "serve" => await BenchServer.RunAsync(options),
     "http" => await HttpBenchmark.RunAsync(options),
     "scale" => await ScaleBenchmark.RunAsync(options),
+    "contention" => await ContentionBenchmark.RunAsync(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EtcdSessionStore.BenchApp serve|http|scale [--name value ...] (see Program.cs)");
+    Console.Error.WriteLine("usage: EtcdSessionStore.BenchApp serve|http|scale|contention [--name value ...] (see Program.cs)");
     return 2;
 }
