@@ -42,11 +42,12 @@ public static class ShopApp
         // [/quick-start-pipeline]
         app.Use(ActiveSessions.EndSignInWithoutSessionAsync);
 
-        MapRoutes(app);
+        // Every route behind one filter: a form body the shop cannot read or use gets 400, never a 500.
+        MapRoutes(app.MapGroup("").AddEndpointFilter(ShopForms.RejectMalformedAsync));
         return app;
     }
 
-    private static void MapRoutes(WebApplication app)
+    private static void MapRoutes(IEndpointRouteBuilder app)
     {
         app.MapGet("/", (HttpContext context) => Html(ShopPages.Home(context.User.Identity?.Name, ReadCart(context.Session))));
 
@@ -65,7 +66,7 @@ public static class ShopApp
         // token. The session and sign-in cookies are SameSite=Lax, so browsers do not send them on cross-site POSTs.
         app.MapPost("/login", async (HttpContext context) =>
         {
-            var form = await FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             var user = form["user"].ToString().Trim();
             if (user.Length is 0 or > MaxTextLength)
             {
@@ -81,7 +82,7 @@ public static class ShopApp
 
         app.MapPost("/cart", async (HttpContext context) =>
         {
-            var form = await FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             var item = form["item"].ToString().Trim();
             var cart = ReadCart(context.Session);
             if (item.Length is 0 or > MaxTextLength || cart.Count >= MaxCartItems)
@@ -99,16 +100,13 @@ public static class ShopApp
 
         app.MapPost("/logout", async (HttpContext context) =>
         {
-            var form = await FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             // [sign-out]
             await context.SignOutAsync(); // destroys the session (DestroyOnSignOut)
             // [/sign-out]
             return Done(form, new { signedOut = true });
         });
     }
-
-    internal static async Task<IFormCollection> FormOf(HttpRequest request) =>
-        request.HasFormContentType ? await request.ReadFormAsync(request.HttpContext.RequestAborted) : FormCollection.Empty;
 
     // [session-read]
     private static List<string> ReadCart(ISession session) =>
