@@ -40,7 +40,7 @@ internal static class ActiveSessions
 
         app.MapGet("/account/sessions", async (HttpContext context, EtcdSessionDirectory directory) =>
             UserOf(context) is { } user
-                ? Results.Content(ShopPages.ActiveSessions(user, await ListAsync(context, directory, user)), "text/html; charset=utf-8")
+                ? ShopApp.Html(ShopPages.ActiveSessions(PageFrame.Of(context), user, await ListAsync(context, directory, user)))
                 : Results.Redirect("/"));
 
         // Sign out one session (form field "id"): another browser's, or this one.

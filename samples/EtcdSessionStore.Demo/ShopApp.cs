@@ -17,6 +17,13 @@ public static class ShopApp
     private const int MaxCartItems = 50;
     private const int MaxTextLength = 64;
 
+    // The stylesheet is compiled in (an embedded resource): the shop serves it itself, wherever it runs from.
+    private static readonly Lazy<string> Stylesheet = new(() =>
+    {
+        using var css = typeof(ShopApp).Assembly.GetManifestResourceStream("demo.css")!;
+        return new StreamReader(css).ReadToEnd();
+    });
+
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -32,7 +39,9 @@ public static class ShopApp
             .AddCookie(o => o.Cookie.Name = ".Shop.Auth");
         // [/quick-start-services]
         builder.Services.AddHealthChecks().AddEtcdSession();
+        builder.Services.AddSingleton<SessionEventRing>();
         builder.Services.AddHostedService<SessionEventLog>();
+        builder.Services.AddSingleton<DemoInstance>();
 
         var app = builder.Build();
 
@@ -49,10 +58,21 @@ public static class ShopApp
 
     private static void MapRoutes(IEndpointRouteBuilder app)
     {
-        app.MapGet("/", (HttpContext context) => Html(ShopPages.Home(context.User.Identity?.Name, ReadCart(context.Session))));
+        app.MapGet("/", (HttpContext context) => Html(ShopPages.Home(PageFrame.Of(context), ReadCart(context.Session))));
 
-        app.MapGet("/session", (HttpContext context) =>
-            Html(ShopPages.Session(context.Session.GetInfo(), context.Request.Host.ToString(), Environment.ProcessId)));
+        app.MapGet("/session", (HttpContext context) => Html(ShopPages.Session(PageFrame.Of(context))));
+
+        // The last session events this instance saw, from every instance (newest first): what the pages' event log shows.
+        app.MapGet("/events", (SessionEventRing ring) => Results.Json(ring.Latest().Select(e => new
+        {
+            kind = e.Kind.ToString(),
+            sessionId = e.SessionId,
+            user = e.UserName,
+            revision = e.Revision,
+            observedAt = e.ObservedAt,
+        })));
+
+        app.MapGet("/demo.css", () => Results.Text(Stylesheet.Value, "text/css; charset=utf-8"));
 
         ActiveSessions.Map(app);
 
@@ -117,5 +137,6 @@ public static class ShopApp
     internal static IResult Done(IFormCollection form, object json) =>
         form["return"].ToString() is ['/', not '/' and not '\\', ..] or "/" ? Results.Redirect(form["return"].ToString()) : Results.Json(json);
 
-    private static IResult Html(string body) => Results.Content(body, "text/html; charset=utf-8");
+    internal static IResult Html(string body) => Results.Content(body, "text/html; charset=utf-8");
+
 }
