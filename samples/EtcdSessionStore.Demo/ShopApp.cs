@@ -20,8 +20,8 @@ public static class ShopApp
     // The stylesheet is compiled in (an embedded resource): the shop serves it itself, wherever it runs from.
     private static readonly Lazy<string> Stylesheet = new(() =>
     {
-        using var css = typeof(ShopApp).Assembly.GetManifestResourceStream("demo.css")!;
-        return new StreamReader(css).ReadToEnd();
+        using var css = new StreamReader(typeof(ShopApp).Assembly.GetManifestResourceStream("demo.css")!);
+        return css.ReadToEnd();
     });
 
     public static WebApplication Build(string[] args)
@@ -62,7 +62,8 @@ public static class ShopApp
 
         app.MapGet("/session", (HttpContext context) => Html(ShopPages.Session(PageFrame.Of(context))));
 
-        // The last session events this instance saw, from every instance (newest first): what the pages' event log shows.
+        // The last session events this instance saw, from every instance (newest first): what the pages' event log
+        // shows, for scripts and for a page that refreshes its log in place.
         app.MapGet("/events", (SessionEventRing ring) => Results.Json(ring.Latest().Select(e => new
         {
             kind = e.Kind.ToString(),
@@ -72,7 +73,11 @@ public static class ShopApp
             observedAt = e.ObservedAt,
         })));
 
-        app.MapGet("/demo.css", () => Results.Text(Stylesheet.Value, "text/css; charset=utf-8"));
+        app.MapGet("/demo.css", (HttpContext context) =>
+        {
+            context.Response.Headers.CacheControl = "public, max-age=3600";
+            return Results.Text(Stylesheet.Value, "text/css; charset=utf-8");
+        });
 
         ActiveSessions.Map(app);
 
