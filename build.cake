@@ -186,7 +186,8 @@ Task("Demo")
         var urls = new[] { "http://127.0.0.1:5000", "http://127.0.0.1:5001" };
         foreach (var url in urls)
         {
-            var instance = StartChild("dotnet", new[] { System.IO.Path.Combine(bin, "EtcdSessionStore.Demo.dll"), "--urls", url, "--EtcdSession:Endpoints", endpoints }, bin);
+            var peer = urls.Single(u => u != url); // each instance's pages link to the other
+            var instance = StartChild("dotnet", new[] { System.IO.Path.Combine(bin, "EtcdSessionStore.Demo.dll"), "--urls", url, "--EtcdSession:Endpoints", endpoints, "--Demo:PeerUrl", peer }, bin);
             started.Add(instance);
             WaitUntilHealthy($"{url}/health", instance, $"The demo on {url}");
         }

@@ -12,6 +12,8 @@ namespace Etcd.AspNetCore.Session.Tests.Browser;
 public sealed class ShopInBrowserTests
 {
     private const string SessionCookie = ".Shop.Session";
+    private const string LaptopAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    private const string PhoneAgent = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 
     private Chromium _chromium = null!;
     private DemoShop _shopA = null!;
@@ -25,6 +27,8 @@ public sealed class ShopInBrowserTests
         var prefix = EtcdFixture.UniquePrefix(nameof(ShopInBrowserTests));
         _shopA = await DemoShop.StartAsync(prefix);
         _shopB = await DemoShop.StartAsync(prefix); // after A: it reads the key ring A created
+        _shopA.LinkTo(_shopB);
+        _shopB.LinkTo(_shopA);
     }
 
     [OneTimeTearDown]
@@ -131,6 +135,86 @@ public sealed class ShopInBrowserTests
         Assert.That(cartAfterIdle, Is.Empty);
     }
 
+    [Test]
+    public async Task EveryPage_ShowsItsInstance_ALinkToTheOther_TheSession_AndTheLiveEventLog()
+    {
+        await using var context = await _chromium.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync(_shopA.Url);
+        await AddToCartAsync(page, "apple", expectedCount: 1);
+        await ExpectEventOfThisSessionAsync(page, "Created");
+        await ExpectServedByAsync(page, _shopA, linkingTo: _shopB, path: "/");
+        var idOnA = await SessionIdAsync(page);
+        await Screenshots.SaveAsync(page, "1-shop-on-A");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = $"Open this page on instance {_shopB.InstanceName}" }).ClickAsync();
+        await ExpectServedByAsync(page, _shopB, linkingTo: _shopA, path: "/");
+        var cartOnB = await CartAsync(page, expectedCount: 1);
+        var idOnB = await SessionIdAsync(page);
+        await ExpectEventOfThisSessionAsync(page, "Created"); // B's own watch saw A's write
+        await Screenshots.SaveAsync(page, "2-same-session-on-B");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "This session", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "This session", Level = 1 })).ToBeVisibleAsync();
+        await ExpectServedByAsync(page, _shopB, linkingTo: _shopA, path: "/session");
+        var idOnSessionPage = await SessionIdAsync(page);
+        var revision = await page.Locator("#this-session dd").Nth(2).InnerTextAsync();
+        await Screenshots.SaveAsync(page, "3-session-page-on-B");
+
+        await page.GotoAsync(_shopB.Url);
+        await SignInAsync(page, "dave");
+        await ExpectEventOfThisSessionAsync(page, "Rotated");
+        await Screenshots.SaveAsync(page, "4-signed-in-on-B-rotated");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(idOnA, Does.Match("^[0-9a-f]{32}$"), "the non-secret id, in full");
+            Assert.That(idOnB, Is.EqualTo(idOnA), "one session, whichever instance serves it");
+            Assert.That(idOnSessionPage, Is.EqualTo(idOnA));
+            Assert.That(cartOnB, Is.EqualTo(new[] { "apple" }));
+            Assert.That(revision, Does.Match(@"^\d+ "), "the revision of its last change");
+        });
+    }
+
+    [Test]
+    public async Task TheActiveSessionsPage_ListsBothBrowsers_MarksThisDevice_AndSignsOutTheOther()
+    {
+        await using var laptop = await _chromium.Browser.NewContextAsync(new() { UserAgent = LaptopAgent });
+        await using var phone = await _chromium.Browser.NewContextAsync(new() { UserAgent = PhoneAgent });
+        var laptopPage = await laptop.NewPageAsync();
+        var phonePage = await phone.NewPageAsync();
+        await laptopPage.GotoAsync(_shopA.Url);
+        await SignInAsync(laptopPage, "erin");
+        await phonePage.GotoAsync(_shopB.Url);
+        await SignInAsync(phonePage, "erin");
+
+        await laptopPage.GetByRole(AriaRole.Link, new() { Name = "Active sessions" }).ClickAsync();
+        var devices = laptopPage.Locator("article.device");
+        await Expect(devices).ToHaveCountAsync(2);
+        var thisDevice = devices.Filter(new() { HasText = "This device" });
+        await Expect(thisDevice).ToHaveCountAsync(1);
+        await Expect(thisDevice).ToContainTextAsync("Firefox on Windows");
+        await Expect(thisDevice).ToContainTextAsync(LaptopAgent);
+        var other = devices.Filter(new() { HasText = "Chrome on Android" });
+        await Expect(other).Not.ToContainTextAsync("This device");
+        await Expect(other).ToContainTextAsync("Signed in");
+        await Expect(other).ToContainTextAsync("Last seen");
+        await Expect(laptopPage.GetByRole(AriaRole.Button, new() { Name = "Sign out everywhere" })).ToBeVisibleAsync();
+        await ExpectServedByAsync(laptopPage, _shopA, linkingTo: _shopB, path: "/account/sessions");
+        await Screenshots.SaveAsync(laptopPage, "1-two-browsers-on-A");
+
+        await other.GetByRole(AriaRole.Button, new() { Name = "Sign out this one" }).ClickAsync();
+        await Expect(devices).ToHaveCountAsync(1);
+        await Expect(devices).ToContainTextAsync("This device");
+        await Screenshots.SaveAsync(laptopPage, "2-phone-signed-out");
+
+        await phonePage.ReloadAsync();
+        await Expect(phonePage.GetByText("Not signed in")).ToBeVisibleAsync();
+        await Expect(phonePage.GetByRole(AriaRole.Button, new() { Name = "Sign in" })).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(phonePage, "3-phone-anonymous-on-B");
+    }
+
     /// <summary>A new browser context (nothing shared with the others) that opens shop A presenting only this session cookie.</summary>
     private async Task<IBrowserContext> OpenShopAWithOnlyAsync(string sessionCookie)
     {
@@ -139,6 +223,35 @@ public sealed class ShopInBrowserTests
         var page = await context.NewPageAsync();
         await page.GotoAsync(_shopA.Url);
         return context;
+    }
+
+    /// <summary>The page says which instance served it and links to the same page on the other one.</summary>
+    private static async Task ExpectServedByAsync(IPage page, DemoShop shop, DemoShop linkingTo, string path)
+    {
+        await Expect(page.Locator(".instance")).ToContainTextAsync($"Served by instance {shop.InstanceName}");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = $"Open this page on instance {linkingTo.InstanceName}" }))
+            .ToHaveAttributeAsync("href", linkingTo.Url + path);
+    }
+
+    /// <summary>The session's non-secret id, as the page's session card shows it.</summary>
+    private static Task<string> SessionIdAsync(IPage page) => page.Locator("#this-session dd code").First.InnerTextAsync();
+
+    /// <summary>
+    /// Reloads until the event log shows an event of <paramref name="kind"/> marked as this session's: events come
+    /// through the instance's etcd watch a moment after the write, and the log does not refresh by itself.
+    /// </summary>
+    private static async Task ExpectEventOfThisSessionAsync(IPage page, string kind)
+    {
+        var row = page.Locator("#event-log tr.mine").Filter(new() { HasText = kind });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (await row.CountAsync() == 0)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"the event log never showed this session's {kind} event");
+            await Task.Delay(200);
+            await page.ReloadAsync();
+        }
+
+        await Expect(row.First).ToContainTextAsync("this session");
     }
 
     private static async Task SignInAsync(IPage page, string user)
@@ -158,7 +271,7 @@ public sealed class ShopInBrowserTests
     private static async Task<IReadOnlyList<string>> CartAsync(IPage page, int expectedCount)
     {
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Cart ({expectedCount})" })).ToBeVisibleAsync();
-        return await page.Locator("li").AllInnerTextsAsync();
+        return await page.Locator("#cart li").AllInnerTextsAsync();
     }
 
     private static async Task<string> SessionCookieAsync(IBrowserContext context, string url)

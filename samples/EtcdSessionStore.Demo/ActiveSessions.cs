@@ -31,7 +31,7 @@ internal static class ActiveSessions
         await next(context);
     }
 
-    public static void Map(WebApplication app)
+    public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/sessions", async (HttpContext context, EtcdSessionDirectory directory) =>
             UserOf(context) is { } user
@@ -40,13 +40,13 @@ internal static class ActiveSessions
 
         app.MapGet("/account/sessions", async (HttpContext context, EtcdSessionDirectory directory) =>
             UserOf(context) is { } user
-                ? Results.Content(ShopPages.ActiveSessions(user, await ListAsync(context, directory, user)), "text/html; charset=utf-8")
+                ? ShopApp.Html(ShopPages.ActiveSessions(PageFrame.Of(context), user, await ListAsync(context, directory, user)))
                 : Results.Redirect("/"));
 
         // Sign out one session (form field "id"): another browser's, or this one.
         app.MapPost("/sessions/revoke", async (HttpContext context, EtcdSessionDirectory directory) =>
         {
-            var form = await ShopApp.FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             if (UserOf(context) is not { } user)
             {
                 return NotSignedIn();
@@ -67,7 +67,7 @@ internal static class ActiveSessions
         // [revoke-all]
         app.MapPost("/sessions/revoke-all", async (HttpContext context, EtcdSessionDirectory directory) =>
         {
-            var form = await ShopApp.FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             if (UserOf(context) is not { } user)
             {
                 return NotSignedIn();

@@ -17,6 +17,13 @@ public static class ShopApp
     private const int MaxCartItems = 50;
     private const int MaxTextLength = 64;
 
+    // The stylesheet is compiled in (an embedded resource): the shop serves it itself, wherever it runs from.
+    private static readonly Lazy<string> Stylesheet = new(() =>
+    {
+        using var css = new StreamReader(typeof(ShopApp).Assembly.GetManifestResourceStream("demo.css")!);
+        return css.ReadToEnd();
+    });
+
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -32,7 +39,9 @@ public static class ShopApp
             .AddCookie(o => o.Cookie.Name = ".Shop.Auth");
         // [/quick-start-services]
         builder.Services.AddHealthChecks().AddEtcdSession();
+        builder.Services.AddSingleton<SessionEventRing>();
         builder.Services.AddHostedService<SessionEventLog>();
+        builder.Services.AddSingleton<DemoInstance>();
 
         var app = builder.Build();
 
@@ -42,16 +51,33 @@ public static class ShopApp
         // [/quick-start-pipeline]
         app.Use(ActiveSessions.EndSignInWithoutSessionAsync);
 
-        MapRoutes(app);
+        // Every route behind one filter: a form body the shop cannot read or use gets 400, never a 500.
+        MapRoutes(app.MapGroup("").AddEndpointFilter(ShopForms.RejectMalformedAsync));
         return app;
     }
 
-    private static void MapRoutes(WebApplication app)
+    private static void MapRoutes(IEndpointRouteBuilder app)
     {
-        app.MapGet("/", (HttpContext context) => Html(ShopPages.Home(context.User.Identity?.Name, ReadCart(context.Session))));
+        app.MapGet("/", (HttpContext context) => Html(ShopPages.Home(PageFrame.Of(context), ReadCart(context.Session))));
 
-        app.MapGet("/session", (HttpContext context) =>
-            Html(ShopPages.Session(context.Session.GetInfo(), context.Request.Host.ToString(), Environment.ProcessId)));
+        app.MapGet("/session", (HttpContext context) => Html(ShopPages.Session(PageFrame.Of(context))));
+
+        // The last session events this instance saw, from every instance (newest first): what the pages' event log
+        // shows, for scripts and for a page that refreshes its log in place.
+        app.MapGet("/events", (SessionEventRing ring) => Results.Json(ring.Latest().Select(e => new
+        {
+            kind = e.Kind.ToString(),
+            sessionId = e.SessionId,
+            user = e.UserName,
+            revision = e.Revision,
+            observedAt = e.ObservedAt,
+        })));
+
+        app.MapGet("/demo.css", (HttpContext context) =>
+        {
+            context.Response.Headers.CacheControl = "public, max-age=3600";
+            return Results.Text(Stylesheet.Value, "text/css; charset=utf-8");
+        });
 
         ActiveSessions.Map(app);
 
@@ -65,7 +91,7 @@ public static class ShopApp
         // token. The session and sign-in cookies are SameSite=Lax, so browsers do not send them on cross-site POSTs.
         app.MapPost("/login", async (HttpContext context) =>
         {
-            var form = await FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             var user = form["user"].ToString().Trim();
             if (user.Length is 0 or > MaxTextLength)
             {
@@ -81,7 +107,7 @@ public static class ShopApp
 
         app.MapPost("/cart", async (HttpContext context) =>
         {
-            var form = await FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             var item = form["item"].ToString().Trim();
             var cart = ReadCart(context.Session);
             if (item.Length is 0 or > MaxTextLength || cart.Count >= MaxCartItems)
@@ -99,16 +125,13 @@ public static class ShopApp
 
         app.MapPost("/logout", async (HttpContext context) =>
         {
-            var form = await FormOf(context.Request);
+            var form = await ShopForms.ReadAsync(context.Request);
             // [sign-out]
             await context.SignOutAsync(); // destroys the session (DestroyOnSignOut)
             // [/sign-out]
             return Done(form, new { signedOut = true });
         });
     }
-
-    internal static async Task<IFormCollection> FormOf(HttpRequest request) =>
-        request.HasFormContentType ? await request.ReadFormAsync(request.HttpContext.RequestAborted) : FormCollection.Empty;
 
     // [session-read]
     private static List<string> ReadCart(ISession session) =>
@@ -119,5 +142,6 @@ public static class ShopApp
     internal static IResult Done(IFormCollection form, object json) =>
         form["return"].ToString() is ['/', not '/' and not '\\', ..] or "/" ? Results.Redirect(form["return"].ToString()) : Results.Json(json);
 
-    private static IResult Html(string body) => Results.Content(body, "text/html; charset=utf-8");
+    internal static IResult Html(string body) => Results.Content(body, "text/html; charset=utf-8");
+
 }
