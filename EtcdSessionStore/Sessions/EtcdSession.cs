@@ -64,6 +64,9 @@ internal sealed partial class EtcdSession : ISession
     /// <summary><see cref="DestroyAsync"/> ran during this request.</summary>
     internal bool WasDestroyed { get; private set; }
 
+    /// <summary>The <c>mod_revision</c> of the stored session as this request last saw or wrote it, if it is stored.</summary>
+    internal long? Revision => _stored?.ModRevision;
+
     /// <summary>When the stored session was created, if it is stored.</summary>
     internal DateTimeOffset? Created => _stored?.Header.Created;
 

@@ -53,7 +53,7 @@ public static class EtcdSessionExtensions
     public static EtcdSessionInfo GetInfo(this ISession session)
     {
         var ours = Ours(session);
-        return new EtcdSessionInfo(ours.Id, ours.Created, ours.ExpiresAt, ours.UserName);
+        return new EtcdSessionInfo(ours.Id, ours.Created, ours.ExpiresAt, ours.UserName, ours.Revision);
     }
 
     internal static EtcdSession Ours(ISession session)

@@ -3,9 +3,10 @@ namespace Etcd.AspNetCore.Session;
 /// <summary>What may be shown or logged about a session: never its secret key.</summary>
 public sealed class EtcdSessionInfo
 {
-    internal EtcdSessionInfo(string id, DateTimeOffset? created, DateTimeOffset? expiresAt, string? userName = null)
+    internal EtcdSessionInfo(string id, DateTimeOffset? created, DateTimeOffset? expiresAt, string? userName = null, long? revision = null)
     {
         UserName = userName;
+        Revision = revision;
         Id = id;
         Created = created;
         ExpiresAt = expiresAt;
@@ -19,6 +20,12 @@ public sealed class EtcdSessionInfo
 
     /// <summary>When it expires unless used again (the earlier of its idle and absolute deadlines), or <see langword="null"/> if it is not stored.</summary>
     public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>
+    /// The etcd revision of the stored session as this request last saw or wrote it (its <c>mod_revision</c>), or
+    /// <see langword="null"/> if it is not stored. It grows with every write, by any instance.
+    /// </summary>
+    public long? Revision { get; }
 
     /// <summary>The user the session is bound to (by sign-in or <c>RegenerateIdAsync(userName)</c>), if any.</summary>
     public string? UserName { get; }

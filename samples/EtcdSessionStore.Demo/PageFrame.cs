@@ -27,7 +27,7 @@ internal sealed record PageFrame(
         var ring = context.RequestServices.GetRequiredService<SessionEventRing>();
         var peer = instance.Peer;
         var session = context.Session.IsAvailable && context.Session.GetInfo() is { } info
-            ? new SessionSummary(info.Id, ring.LastRevisionOf(info.Id), info.Created, info.ExpiresAt, info.UserName)
+            ? new SessionSummary(info.Id, info.Revision, info.Created, info.ExpiresAt, info.UserName)
             : null; // etcd unreachable under ContinueWithoutSession: the page says so
         return new PageFrame(
             context.Request.Path,
@@ -44,7 +44,7 @@ internal sealed record PageFrame(
 }
 
 /// <summary>
-/// This session as the pages show it. <see cref="Revision"/> is the etcd revision of its last change that this
-/// instance's event watch saw: <see cref="EtcdSessionInfo"/> does not expose the stored value's mod_revision.
+/// This session as the pages show it. <see cref="Revision"/> is the etcd mod_revision of its last write
+/// (<see cref="EtcdSessionInfo.Revision"/>).
 /// </summary>
 internal sealed record SessionSummary(string Id, long? Revision, DateTimeOffset? Created, DateTimeOffset? ExpiresAt, string? UserName);

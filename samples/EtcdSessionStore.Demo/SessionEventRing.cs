@@ -56,16 +56,4 @@ internal sealed class SessionEventRing
             return [.. _events.Reverse().Take(count)];
         }
     }
-
-    /// <summary>
-    /// The etcd revision of the last change of session <paramref name="sessionId"/> among the kept events (a refresh
-    /// that only extends the expiry is not an event), or <see langword="null"/> if none is kept.
-    /// </summary>
-    public long? LastRevisionOf(string sessionId)
-    {
-        lock (_lock)
-        {
-            return _events.LastOrDefault(e => e.SessionId == sessionId)?.Revision;
-        }
-    }
 }

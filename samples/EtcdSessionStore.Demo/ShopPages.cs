@@ -103,7 +103,7 @@ internal static class ShopPages
             <section class=card id=this-session><h2>This session</h2><dl>
             <dt>Id (not secret)</dt><dd><code>{Encode(s.Id)}</code></dd>
             <dt>User</dt><dd>{(s.UserName is { } u ? Encode(u) : "<span class=muted>none (anonymous)</span>")}</dd>
-            <dt>Revision</dt><dd>{(s.Revision is { } r ? $"<code>{r.ToString(CultureInfo.InvariantCulture)}</code> <span class=muted>(its last change in the event log)</span>" : "<span class=muted>no change in the event log yet</span>")}</dd>
+            <dt>Revision</dt><dd>{(s.Revision is { } r ? $"<code>{r.ToString(CultureInfo.InvariantCulture)}</code> <span class=muted>(etcd mod_revision of its last write)</span>" : "<span class=muted>not stored yet</span>")}</dd>
             {(s.Created is null ? "<dt>Stored</dt><dd><span class=muted>not yet: a session is stored on its first write</span></dd>"
                 : $"<dt>Created</dt><dd>{Time(s.Created, frame.Now)}</dd><dt>Expires unless used</dt><dd>{Time(s.ExpiresAt, frame.Now)}</dd>")}
             </dl></section>
