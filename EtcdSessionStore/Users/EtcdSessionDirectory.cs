@@ -76,6 +76,32 @@ public sealed class EtcdSessionDirectory
         var entries = (await EntriesAsync(userName, cancellationToken).ConfigureAwait(false))
             .Where(e => !string.Equals(e.Session.SessionId, exceptSessionId, StringComparison.Ordinal))
             .ToList();
+        return await RevokeEntriesAsync(userName, entries, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends the oldest live sessions of <paramref name="userName"/> (by creation time) until, with
+    /// <paramref name="keptSessionId"/>, at most <paramref name="maxSessions"/> remain. The kept session is
+    /// never ended and counts whether or not it is stored yet (a new session is written at the end of its
+    /// request). A read followed by revokes: see docs/sessions-by-user.md for concurrent sign-ins.
+    /// </summary>
+    /// <returns>How many sessions were destroyed.</returns>
+    internal async Task<int> RevokeOldestAsync(string userName, string keptSessionId, int maxSessions, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSessions, 1);
+        var now = _backend.Time.GetUtcNow();
+        var oldest = (await EntriesAsync(userName, cancellationToken).ConfigureAwait(false))
+            .Where(e => (e.Session.ExpiresAt is null || e.Session.ExpiresAt > now)
+                && !string.Equals(e.Session.SessionId, keptSessionId, StringComparison.Ordinal))
+            .OrderByDescending(e => e.Session.Created)
+            .ThenByDescending(e => e.Session.SessionId, StringComparer.Ordinal)
+            .Skip(maxSessions - 1)
+            .ToList();
+        return oldest.Count == 0 ? 0 : await RevokeEntriesAsync(userName, oldest, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<int> RevokeEntriesAsync(string userName, List<UserSessionEntry> entries, CancellationToken cancellationToken)
+    {
         var revoked = 0;
         foreach (var batch in entries.Chunk(RevokeBatchSize))
         {
