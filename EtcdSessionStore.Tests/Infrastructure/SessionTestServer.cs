@@ -70,15 +70,7 @@ public sealed class SessionTestServer : IAsyncDisposable
                 .UseTestServer()
                 .ConfigureServices(services =>
                 {
-                    services.AddEtcdSession(o =>
-                    {
-                        o.Endpoints = endpoints;
-                        o.KeyPrefix = prefix;
-                        o.IOTimeout = TimeSpan.FromSeconds(2);
-                        configure?.Invoke(o);
-                    });
-                    services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
-                    services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time ?? TimeProvider.System)));
+                    AddTestStore(services, endpoints, prefix, client, time ?? TimeProvider.System, configure);
                     services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
                 })
                 .Configure(app =>
@@ -117,6 +109,23 @@ public sealed class SessionTestServer : IAsyncDisposable
         await _host.StopAsync();
         _host.Dispose();
         _client.Dispose();
+    }
+
+    /// <summary>
+    /// The store under <paramref name="prefix"/> of the shared etcd, its calls made through <paramref name="client"/>
+    /// on <paramref name="time"/>, with an IOTimeout of 2 s and an ephemeral key ring.
+    /// </summary>
+    internal static void AddTestStore(IServiceCollection services, string endpoints, string prefix, EtcdClient client, TimeProvider time, Action<EtcdSessionOptions>? configure)
+    {
+        services.AddEtcdSession(o =>
+        {
+            o.Endpoints = endpoints;
+            o.KeyPrefix = prefix;
+            o.IOTimeout = TimeSpan.FromSeconds(2);
+            configure?.Invoke(o);
+        });
+        services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+        services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time)));
     }
 
     private static SessionBackend BackendOn(IServiceProvider sp, EtcdClient client, TimeProvider time)
