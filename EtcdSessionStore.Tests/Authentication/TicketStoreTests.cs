@@ -251,6 +251,58 @@ public sealed class TicketStoreTests
         Assert.That((int)response.StatusCode, Is.EqualTo(503), "the session middleware's FailRequest, as for any session request");
     }
 
+    [Test]
+    public async Task WhileEtcdIsDown_SigningInFails_AndLeavesNoTicketNorCookie()
+    {
+        await using var server = await TicketTestServer.StartAsync(withSessions: false);
+        var browser = server.NewBrowser();
+
+        server.Calls.Failing = true;
+        var failure = await FailureOfAsync(browser, "/signin?user=alice");
+        server.Calls.Failing = false;
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(failure, Is.InstanceOf<EtcdSessionException>());
+            Assert.That(CookieOf(browser), Is.Null);
+            Assert.That(await server.TicketsAsync(), Is.Empty);
+            Assert.That(await browser.GetStringAsync("/me"), Is.EqualTo("anonymous"));
+        });
+    }
+
+    [Test]
+    public async Task WhileEtcdIsDown_SigningOutFails_RatherThanLeaveALiveTicketBehind()
+    {
+        await using var server = await TicketTestServer.StartAsync(withSessions: false);
+        var browser = server.NewBrowser();
+        await SignInAsync(browser, "alice");
+
+        server.Calls.Failing = true;
+        var failure = await FailureOfAsync(browser, "/signout");
+        server.Calls.Failing = false;
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(failure, Is.InstanceOf<EtcdSessionException>());
+            Assert.That(await server.TicketsAsync(), Has.Count.EqualTo(1));
+            Assert.That(await browser.GetStringAsync("/me"), Is.EqualTo("alice"), "still signed in: the user can sign out again");
+        });
+    }
+
+    /// <summary>The exception a POST ends with (TestServer hands the app's unhandled exception to the client).</summary>
+    private static async Task<Exception?> FailureOfAsync(TestBrowser browser, string path)
+    {
+        try
+        {
+            using var response = await browser.PostAsync(path);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
     private static async Task SignInAsync(TestBrowser browser, string user) =>
         (await browser.PostAsync($"/signin?user={user}")).EnsureSuccessStatusCode();
 

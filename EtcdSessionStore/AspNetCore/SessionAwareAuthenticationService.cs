@@ -11,7 +11,9 @@ namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
 /// Wraps the app's <see cref="IAuthenticationService"/>: signing in moves the etcd session to a new key (no session
-/// fixation across login) and enforces <see cref="EtcdSessionOptions.MaxSessionsPerUser"/>, signing out destroys it. Acts only on requests that run under <c>app.UseEtcdSession()</c>.
+/// fixation across login) and enforces <see cref="EtcdSessionOptions.MaxSessionsPerUser"/>, signing out destroys it. These act only
+/// on requests that run under <c>app.UseEtcdSession()</c>. Signing out also deletes the cookie's sign-in ticket
+/// from etcd, on any request, when the scheme keeps its tickets there (<c>StoreTicketsInEtcd</c>).
 /// </summary>
 internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 {
@@ -95,6 +97,9 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 
     public async Task SignOutAsync(HttpContext context, string? scheme, AuthenticationProperties? properties)
     {
+        // A ticket in etcd goes first: if that fails, the user is still signed in everywhere and can retry.
+        await Authentication.TicketSignOut.RemoveTicketAsync(context, scheme).ConfigureAwait(false);
+
         // An unavailable session may still exist in etcd: try to delete it, and fail the sign-out if that fails.
         if (_options.Value.DestroyOnSignOut && SessionOf(context) is { } session && (session.IsStored || !session.IsAvailable))
         {
