@@ -107,6 +107,28 @@ public sealed class TicketStoreTests
     }
 
     [Test]
+    public async Task ARenewalAfterARevoke_DoesNotBringTheTicketBack()
+    {
+        await using var server = await TicketTestServer.StartAsync();
+        var browser = server.NewBrowser();
+        await SignInAsync(browser, "alice");
+        var store = server.TicketStore;
+        var reference = server.UnprotectCookie(CookieOf(browser)!)!.Principal.Claims.Single().Value;
+        var ticket = (await store.RetrieveAsync(reference))!;
+
+        await server.Directory.RevokeAllAsync("alice");
+        ticket.Properties.ExpiresUtc = DateTimeOffset.UtcNow.AddHours(2);
+        await store.RenewAsync(reference, ticket); // a request that read the ticket just before the revoke
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await server.TicketsAsync(), Is.Empty);
+            Assert.That(await server.TicketEntriesAsync(), Is.Empty);
+            Assert.That(await browser.GetStringAsync("/me"), Is.EqualTo("anonymous"));
+        });
+    }
+
+    [Test]
     public async Task RevokeAllAsync_ExceptThisSession_KeepsThisBrowserSignedIn()
     {
         await using var server = await TicketTestServer.StartAsync();

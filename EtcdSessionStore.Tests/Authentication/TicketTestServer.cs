@@ -104,6 +104,10 @@ public sealed class TicketTestServer : IAsyncDisposable
     /// <summary>Every ticket index entry of this app in etcd.</summary>
     public async Task<IReadOnlyList<KeyValue>> TicketEntriesAsync() => await RangeAsync(Prefix + "ut/");
 
+    /// <summary>The ticket store of the cookie scheme.</summary>
+    public ITicketStore TicketStore =>
+        Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme).SessionStore!;
+
     /// <summary>The cookie handler's view of a sign-in cookie: what the cookie itself carries.</summary>
     public AuthenticationTicket? UnprotectCookie(string cookie) =>
         Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme).TicketDataFormat.Unprotect(cookie);
