@@ -165,6 +165,17 @@ public sealed class EtcdSessionOptions
     public bool DestroyOnSignOut { get; set; } = true;
 
     /// <summary>
+    /// The most live sessions one user may have. When signing a user in (<c>HttpContext.SignInAsync</c>) binds
+    /// a session that makes the user's count go over it, that user's oldest sessions (by creation time) are
+    /// ended, as <see cref="EtcdSessionDirectory.RevokeAsync"/> ends them; the session signing in is never one
+    /// of them, and other users' sessions are never touched. <see langword="null"/> means no limit. Two
+    /// sign-ins of one user at the same moment can leave one session over the limit, or with a limit of 1 end
+    /// each other: see docs/sessions-by-user.md.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (no limit).</value>
+    public int? MaxSessionsPerUser { get; set; }
+
+    /// <summary>
     /// The name of a header that carries the session key as an alternative to the cookie, for APIs and native
     /// clients (as Spring Session's <c>HeaderHttpSessionIdResolver</c>), e.g. <c>X-Session-Token</c>. A request
     /// that sends it is served from it (it wins over the cookie); every response that creates or rotates a

@@ -76,15 +76,7 @@ public sealed class SessionTestServer : IAsyncDisposable
             .ConfigureWebHost(web => (kestrel ? web.UseKestrel().UseUrls("http://127.0.0.1:0") : web.UseTestServer())
                 .ConfigureServices(collection =>
                 {
-                    collection.AddEtcdSession(o =>
-                    {
-                        o.Endpoints = endpoints;
-                        o.KeyPrefix = prefix;
-                        o.IOTimeout = TimeSpan.FromSeconds(2);
-                        configure?.Invoke(o);
-                    });
-                    collection.AddSingleton(dataProtection);
-                    collection.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time ?? TimeProvider.System)));
+                    AddTestStore(collection, endpoints, prefix, client, time ?? TimeProvider.System, configure, dataProtection);
                     collection.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
                     services?.Invoke(collection);
                 })
@@ -136,6 +128,24 @@ public sealed class SessionTestServer : IAsyncDisposable
         await _host.StopAsync();
         _host.Dispose();
         _client.Dispose();
+    }
+
+    /// <summary>
+    /// The store under <paramref name="prefix"/> of the shared etcd, its calls made through <paramref name="client"/>
+    /// on <paramref name="time"/>, with an IOTimeout of 2 s and an ephemeral key ring.
+    /// </summary>
+    internal static void AddTestStore(IServiceCollection services, string endpoints, string prefix, EtcdClient client, TimeProvider time,
+        Action<EtcdSessionOptions>? configure, IDataProtectionProvider? dataProtection = null)
+    {
+        services.AddEtcdSession(o =>
+        {
+            o.Endpoints = endpoints;
+            o.KeyPrefix = prefix;
+            o.IOTimeout = TimeSpan.FromSeconds(2);
+            configure?.Invoke(o);
+        });
+        services.AddSingleton(dataProtection ?? new EphemeralDataProtectionProvider());
+        services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time)));
     }
 
     private static SessionBackend BackendOn(IServiceProvider sp, EtcdClient client, TimeProvider time)

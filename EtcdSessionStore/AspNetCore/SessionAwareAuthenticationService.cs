@@ -11,17 +11,21 @@ namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
 /// Wraps the app's <see cref="IAuthenticationService"/>: signing in moves the etcd session to a new key (no session
-/// fixation across login), signing out destroys it. Acts only on requests that run under <c>app.UseEtcdSession()</c>.
+/// fixation across login) and enforces <see cref="EtcdSessionOptions.MaxSessionsPerUser"/>, signing out destroys it. These act only
+/// on requests that run under <c>app.UseEtcdSession()</c>. Signing out also deletes the cookie's sign-in ticket
+/// from etcd, on any request, when the scheme keeps its tickets there (<c>StoreTicketsInEtcd</c>).
 /// </summary>
 internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 {
     private readonly IAuthenticationService _inner;
     private readonly IOptions<EtcdSessionOptions> _options;
+    private readonly EtcdSessionDirectory _directory;
 
-    public SessionAwareAuthenticationService(IAuthenticationService inner, IOptions<EtcdSessionOptions> options)
+    public SessionAwareAuthenticationService(IAuthenticationService inner, IOptions<EtcdSessionOptions> options, EtcdSessionDirectory directory)
     {
         _inner = inner;
         _options = options;
+        _directory = directory;
     }
 
     /// <summary>Replaces the registered <see cref="IAuthenticationService"/> (or the default one) by this wrapper around it.</summary>
@@ -45,7 +49,7 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
         var lifetime = existing?.Lifetime ?? ServiceLifetime.Scoped;
         services.RemoveAll(typeof(IAuthenticationService));
         services.Add(ServiceDescriptor.Describe(typeof(IAuthenticationService),
-            sp => new SessionAwareAuthenticationService(inner(sp), sp.GetRequiredService<IOptions<EtcdSessionOptions>>()), lifetime));
+            sp => new SessionAwareAuthenticationService(inner(sp), sp.GetRequiredService<IOptions<EtcdSessionOptions>>(), sp.GetRequiredService<EtcdSessionDirectory>()), lifetime));
     }
 
     private static AuthenticationService DefaultService(IServiceProvider services) =>
@@ -74,6 +78,13 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
             if (principal.Identity?.Name is { Length: > 0 and <= UserSessionIndex.MaxUserNameLength } user)
             {
                 await session.BindUserAsync(user, MetadataOf(context), context.RequestAborted).ConfigureAwait(false);
+
+                // After the bind, so the new session is never among the ones ended; before the sign-in, so a
+                // failure to enforce the limit refuses the sign-in instead of letting it through over the limit.
+                if (_options.Value.MaxSessionsPerUser is { } max)
+                {
+                    await _directory.RevokeOldestAsync(user, session.Id, max, context.RequestAborted).ConfigureAwait(false);
+                }
             }
             else
             {
@@ -86,6 +97,9 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 
     public async Task SignOutAsync(HttpContext context, string? scheme, AuthenticationProperties? properties)
     {
+        // A ticket in etcd goes first: if that fails, the user is still signed in everywhere and can retry.
+        await Authentication.TicketSignOut.RemoveTicketAsync(context, scheme).ConfigureAwait(false);
+
         // An unavailable session may still exist in etcd: try to delete it, and fail the sign-out if that fails.
         if (_options.Value.DestroyOnSignOut && SessionOf(context) is { } session && (session.IsStored || !session.IsAvailable))
         {

@@ -60,6 +60,11 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
         }
 
 
+        if (options.MaxSessionsPerUser is < 1)
+        {
+            failures.Add($"{Section}:MaxSessionsPerUser '{options.MaxSessionsPerUser}' is invalid: it must be empty (no limit) or at least 1.");
+        }
+
         if (!string.IsNullOrEmpty(options.Password) && string.IsNullOrEmpty(options.Username))
         {
             failures.Add($"{Section}:Password is set but {Section}:Username is empty: give both or neither.");

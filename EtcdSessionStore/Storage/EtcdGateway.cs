@@ -229,8 +229,10 @@ internal sealed partial class EtcdGateway
         return false;
     }
 
+    // A cancellation that is neither the caller's (handled before) nor the attempt's deadline comes from inside the
+    // client (seen while it fetches a new auth token): as transient as Unavailable.
     private static bool IsRetryable(Exception failure, bool timedOut) =>
-        timedOut || failure is RpcException { StatusCode: StatusCode.Unavailable } || IsServerSideTimeout(failure);
+        timedOut || failure is OperationCanceledException || failure is RpcException { StatusCode: StatusCode.Unavailable } || IsServerSideTimeout(failure);
 
     /// <summary>etcd's own deadline ran out (seen on linearizable reads while the leader is unreachable).</summary>
     private static bool IsServerSideTimeout(Exception ex) =>

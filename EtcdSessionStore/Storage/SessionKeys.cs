@@ -32,6 +32,19 @@ internal static class SessionKeys
     /// <summary>The prefix under which every session value of an application lives.</summary>
     public static string SessionsPrefix(string keyPrefix) => keyPrefix + "s/";
 
+    /// <summary>The etcd key of the sign-in ticket whose reference (what the sign-in cookie carries) is <paramref name="reference"/>.</summary>
+    public static string TicketStorageKey(string keyPrefix, string reference) => TicketsPrefix(keyPrefix) + Hash(reference);
+
+    /// <summary>The prefix under which every sign-in ticket of an application lives.</summary>
+    public static string TicketsPrefix(string keyPrefix) => keyPrefix + "t/";
+
+    /// <summary>
+    /// The non-secret id of a sign-in ticket (32 hex characters), derived from its reference so that a renewal
+    /// can name the ticket's index entry without reading the ticket first. One-way, like the etcd key, and
+    /// unlike it, so neither can be computed from the other.
+    /// </summary>
+    public static string TicketId(string reference) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("ticket-id/" + reference)).AsSpan(0, 16));
+
     private static string Hash(string secret)
     {
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];

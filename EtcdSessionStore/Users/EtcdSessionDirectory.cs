@@ -9,12 +9,17 @@ namespace Etcd.AspNetCore.Session;
 /// <summary>
 /// Lists and revokes the live sessions of a user ("active sessions", "sign out everywhere"). Only sessions
 /// bound to a user are listed: see <see cref="EtcdSessionExtensions.RegenerateIdAsync(Microsoft.AspNetCore.Http.ISession, string, IReadOnlyDictionary{string, string}?, CancellationToken)"/>.
-/// Registered by <c>AddEtcdSession</c>; works from any app instance.
+/// Registered by <c>AddEtcdSession</c>; works from any app instance. With
+/// <see cref="EtcdAuthenticationBuilderExtensions.StoreTicketsInEtcd"/>, revoking also ends the user's sign-in
+/// tickets: every one for <see cref="RevokeAllAsync"/>, those signed in with that session for <see cref="RevokeAsync"/>.
 /// </summary>
 public sealed class EtcdSessionDirectory
 {
     // Each revoke takes one compare and two deletes: 40 stay under etcd's default of 128 per transaction side.
     private const int RevokeBatchSize = 40;
+
+    // Each ticket revoke takes two deletes.
+    private const int TicketRevokeBatchSize = 60;
 
     private readonly SessionBackend _backend;
 
@@ -32,13 +37,23 @@ public sealed class EtcdSessionDirectory
         return [.. entries.Select(e => e.Session).Where(s => s.ExpiresAt is null || s.ExpiresAt > now).OrderByDescending(s => s.LastSeen)];
     }
 
-    /// <summary>Destroys one session of <paramref name="userName"/>; its next request starts a fresh, anonymous session.</summary>
-    /// <returns><see langword="true"/> if the session existed and was destroyed.</returns>
+    /// <summary>
+    /// Destroys one session of <paramref name="userName"/>; its next request starts a fresh, anonymous session.
+    /// Sign-in tickets in etcd that were issued with that session end too.
+    /// </summary>
+    /// <returns><see langword="true"/> if the session (or a ticket of it) existed and was destroyed.</returns>
     /// <exception cref="EtcdSessionException">etcd failed; the session may still exist.</exception>
     public async Task<bool> RevokeAsync(string userName, string sessionId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userName);
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        var revoked = await RevokeSessionAsync(userName, sessionId, cancellationToken).ConfigureAwait(false);
+        var tickets = await RevokeTicketsAsync(userName, e => string.Equals(e.SessionId, sessionId, StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
+        return revoked || tickets > 0;
+    }
+
+    private async Task<bool> RevokeSessionAsync(string userName, string sessionId, CancellationToken cancellationToken)
+    {
         var entryKey = UserSessionIndex.EntryKey(_backend.Options.KeyPrefix, userName, sessionId);
         var kv = await _backend.Gateway.GetAsync(entryKey, cancellationToken).ConfigureAwait(false);
         var budget = RetryBudget.Start(_backend.Options.IOTimeout);
@@ -69,15 +84,52 @@ public sealed class EtcdSessionDirectory
     /// <summary>
     /// Destroys every session of <paramref name="userName"/> ("sign out everywhere"), except
     /// <paramref name="exceptSessionId"/> when given. Each browser of the user gets a fresh, anonymous
-    /// session on its next request.
+    /// session on its next request. Every sign-in ticket of the user in etcd ends too, except those issued
+    /// with <paramref name="exceptSessionId"/>.
     /// </summary>
-    /// <returns>How many sessions were destroyed.</returns>
+    /// <returns>How many sessions were destroyed (tickets are not counted).</returns>
     /// <exception cref="EtcdSessionException">etcd failed; some sessions may still exist.</exception>
     public async Task<int> RevokeAllAsync(string userName, string? exceptSessionId = null, CancellationToken cancellationToken = default)
     {
         var entries = (await EntriesAsync(userName, cancellationToken).ConfigureAwait(false))
             .Where(e => !string.Equals(e.Session.SessionId, exceptSessionId, StringComparison.Ordinal))
             .ToList();
+        var revoked = await RevokeEntriesAsync(userName, entries, cancellationToken).ConfigureAwait(false);
+        await RevokeTicketsAsync(userName, e => exceptSessionId is null || !string.Equals(e.SessionId, exceptSessionId, StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
+        return revoked;
+    }
+
+    /// <summary>
+    /// Ends the oldest live sessions of <paramref name="userName"/> (by creation time) until, with
+    /// <paramref name="keptSessionId"/>, at most <paramref name="maxSessions"/> remain. The kept session is
+    /// never ended and counts whether or not it is stored yet (a new session is written at the end of its
+    /// request). A read followed by revokes: see docs/sessions-by-user.md for concurrent sign-ins.
+    /// </summary>
+    /// <returns>How many sessions were destroyed.</returns>
+    internal async Task<int> RevokeOldestAsync(string userName, string keptSessionId, int maxSessions, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSessions, 1);
+        var now = _backend.Time.GetUtcNow();
+        var oldest = (await EntriesAsync(userName, cancellationToken).ConfigureAwait(false))
+            .Where(e => (e.Session.ExpiresAt is null || e.Session.ExpiresAt > now)
+                && !string.Equals(e.Session.SessionId, keptSessionId, StringComparison.Ordinal))
+            .OrderByDescending(e => e.Session.Created)
+            .ThenByDescending(e => e.Session.SessionId, StringComparer.Ordinal)
+            .Skip(maxSessions - 1)
+            .ToList();
+        if (oldest.Count == 0)
+        {
+            return 0;
+        }
+
+        var revoked = await RevokeEntriesAsync(userName, oldest, cancellationToken).ConfigureAwait(false);
+        var ended = oldest.Select(e => e.Session.SessionId).ToHashSet(StringComparer.Ordinal);
+        await RevokeTicketsAsync(userName, e => e.SessionId is { } id && ended.Contains(id), cancellationToken).ConfigureAwait(false);
+        return revoked;
+    }
+
+    private async Task<int> RevokeEntriesAsync(string userName, List<UserSessionEntry> entries, CancellationToken cancellationToken)
+    {
         var revoked = 0;
         foreach (var batch in entries.Chunk(RevokeBatchSize))
         {
@@ -98,7 +150,7 @@ public sealed class EtcdSessionDirectory
             // One of them moved meanwhile: revoke this batch one by one, each following its session.
             foreach (var entry in batch)
             {
-                if (await RevokeAsync(userName, entry.Session.SessionId, cancellationToken).ConfigureAwait(false))
+                if (await RevokeSessionAsync(userName, entry.Session.SessionId, cancellationToken).ConfigureAwait(false))
                 {
                     revoked++;
                 }
@@ -106,6 +158,33 @@ public sealed class EtcdSessionDirectory
         }
 
         return revoked;
+    }
+
+    /// <summary>
+    /// Deletes the user's sign-in tickets that <paramref name="which"/> selects, each with its index entry.
+    /// Exact-key deletes: a ticket keeps its etcd key for life, and a renewal only writes a ticket that still
+    /// exists, so a ticket deleted here cannot come back.
+    /// </summary>
+    private async Task<int> RevokeTicketsAsync(string userName, Func<UserTicketEntry, bool> which, CancellationToken cancellationToken)
+    {
+        var prefix = _backend.Options.KeyPrefix;
+        var response = await _backend.Gateway.RangeAsync(KeyRange.Prefix(UserTicketIndex.UserPrefix(prefix, userName)), cancellationToken).ConfigureAwait(false);
+        var tickets = response.Kvs.Select(UserTicketIndex.Decode).OfType<UserTicketEntry>()
+            .Where(e => e.StorageKey.StartsWith(SessionKeys.TicketsPrefix(prefix), StringComparison.Ordinal) && which(e))
+            .ToList();
+        foreach (var batch in tickets.Chunk(TicketRevokeBatchSize))
+        {
+            var txn = new TxnRequest();
+            foreach (var ticket in batch)
+            {
+                txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(ticket.StorageKey) } });
+                txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(ticket.EntryKey) } });
+            }
+
+            await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+        }
+
+        return tickets.Count;
     }
 
     private async Task<List<UserSessionEntry>> EntriesAsync(string userName, CancellationToken cancellationToken)

@@ -33,7 +33,7 @@ internal static class UserSessionIndex
     public static string RootPrefix(string keyPrefix) => keyPrefix + "u/";
 
     /// <summary>The prefix of the entries of one user.</summary>
-    public static string UserPrefix(string keyPrefix, string user) => RootPrefix(keyPrefix) + Hash(user) + "/";
+    public static string UserPrefix(string keyPrefix, string user) => RootPrefix(keyPrefix) + UserHash(user) + "/";
 
     /// <summary>The entry of one session of one user.</summary>
     public static string EntryKey(string keyPrefix, string user, string sessionId) => UserPrefix(keyPrefix, user) + sessionId;
@@ -143,7 +143,8 @@ internal static class UserSessionIndex
 
     private static int StoredBytes(string text) => JsonEncodedText.Encode(text).EncodedUtf8Bytes.Length;
 
-    private static string Hash(string user)
+    /// <summary>The form of a user name in index keys: base64url(SHA-256(UTF-8 name)).</summary>
+    public static string UserHash(string user)
     {
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(user), digest);

@@ -35,8 +35,11 @@ public static class ShopApp
             .SetApplicationName("EtcdSessionStore.Demo")
             .PersistKeysToEtcd();
         // [/data-protection]
+        // [store-tickets-in-etcd]
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
-            .AddCookie(o => o.Cookie.Name = ".Shop.Auth");
+            .AddCookie(o => o.Cookie.Name = ".Shop.Auth")
+            .StoreTicketsInEtcd();
+        // [/store-tickets-in-etcd]
         // [/quick-start-services]
         builder.Services.AddHealthChecks().AddEtcdSession();
         builder.Services.AddSingleton<SessionEventRing>();

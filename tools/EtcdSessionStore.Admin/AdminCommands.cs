@@ -24,7 +24,7 @@ internal static class AdminCommands
           list                  sessions, one per line (non-secret ids only); --page-size N (default 50), --after TOKEN
           show <id>             one session's header and decoded items
           revoke <id>           destroy one session
-          revoke-user <name>    destroy every session bound to a user
+          revoke-user <name>    destroy every session bound to a user, and its sign-in tickets in etcd
           stats                 sessions, user-index entries, leases, etcd db size
 
         Configuration, weakest first: appsettings.json in the current directory (or --config FILE),

@@ -1,0 +1,252 @@
+using System.Security.Cryptography;
+using Etcd.AspNetCore.Session.AspNetCore;
+using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Users;
+using Etcdserverpb;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Etcd.AspNetCore.Session.Authentication;
+
+/// <summary>
+/// Cookie authentication's <see cref="ITicketStore"/> in etcd: the sign-in cookie carries only a random 256-bit
+/// reference; the ticket lives under <c>{KeyPrefix}t/{SHA-256(reference)}</c>, protected with Data Protection,
+/// on the expiry lease of its <see cref="AuthenticationProperties.ExpiresUtc"/>, with an entry in the ticket
+/// index of its user (<see cref="UserTicketIndex"/>) so that <see cref="EtcdSessionDirectory"/> can end it.
+/// See docs/security.md.
+/// </summary>
+internal sealed partial class EtcdTicketStore : ITicketStore
+{
+    /// <summary>The Data Protection purpose of stored tickets; the scheme name is a sub-purpose.</summary>
+    public const string ProtectorPurpose = "Etcd.AspNetCore.Session.Ticket.v1";
+
+    private readonly SessionBackend _backend;
+    private readonly IDataProtector _protector;
+    private readonly TimeSpan _lifetime;
+    private readonly ILogger _logger;
+
+    /// <param name="backend">The session store's settings, etcd gateway and expiry leases.</param>
+    /// <param name="protector">Protects the serialized tickets.</param>
+    /// <param name="lifetime">The expiry of a ticket that has none (the scheme's <c>ExpireTimeSpan</c>).</param>
+    /// <param name="logger">Where unreadable tickets and failed calls are logged.</param>
+    public EtcdTicketStore(SessionBackend backend, IDataProtector protector, TimeSpan lifetime, ILogger logger)
+    {
+        _backend = backend;
+        _protector = protector;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    private string KeyPrefix => _backend.Options.KeyPrefix;
+
+    public Task<string> StoreAsync(AuthenticationTicket ticket) => StoreCoreAsync(ticket, null, CancellationToken.None);
+
+    public Task<string> StoreAsync(AuthenticationTicket ticket, CancellationToken cancellationToken) => StoreCoreAsync(ticket, null, cancellationToken);
+
+    public Task<string> StoreAsync(AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken) =>
+        StoreCoreAsync(ticket, httpContext, cancellationToken);
+
+    public Task RenewAsync(string key, AuthenticationTicket ticket) => RenewAsync(key, ticket, CancellationToken.None);
+
+    public Task RenewAsync(string key, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken) =>
+        RenewAsync(key, ticket, cancellationToken);
+
+    public Task<AuthenticationTicket?> RetrieveAsync(string key) => RetrieveAsync(key, CancellationToken.None);
+
+    public Task<AuthenticationTicket?> RetrieveAsync(string key, HttpContext httpContext, CancellationToken cancellationToken) =>
+        RetrieveAsync(key, cancellationToken);
+
+    public Task RemoveAsync(string key) => RemoveAsync(key, CancellationToken.None);
+
+    public Task RemoveAsync(string key, HttpContext httpContext, CancellationToken cancellationToken) => RemoveAsync(key, cancellationToken);
+
+    /// <summary>Stores a new ticket (sign-in). Fails with <see cref="EtcdSessionException"/>: the user is then not signed in.</summary>
+    private async Task<string> StoreCoreAsync(AuthenticationTicket ticket, HttpContext? context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        var reference = SessionKeys.NewSecret();
+        var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionIdOf(context), _backend.Time.GetUtcNow());
+        var storageKey = SessionKeys.TicketStorageKey(KeyPrefix, reference);
+        await WriteAsync(storageKey, header, ticket, isNew: true, cancellationToken).ConfigureAwait(false);
+        Log.TicketStored(_logger, header.Id);
+        return reference;
+    }
+
+    /// <summary>
+    /// Sliding expiration: one transaction puts the renewed ticket on its new expiry lease and moves its index
+    /// entry there, both only if the ticket still exists, so that a renewal never brings back a ticket that was
+    /// revoked or signed out meanwhile. A failure leaves the ticket at its previous expiry (logged); the
+    /// response that renews is not failed for it.
+    /// </summary>
+    public async Task RenewAsync(string key, AuthenticationTicket ticket, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var reference = key; // what the sign-in cookie carries
+        ArgumentNullException.ThrowIfNull(ticket);
+        var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionId: null, _backend.Time.GetUtcNow());
+        try
+        {
+            if (!await WriteAsync(SessionKeys.TicketStorageKey(KeyPrefix, reference), header, ticket, isNew: false, cancellationToken).ConfigureAwait(false))
+            {
+                Log.TicketGoneOnRenew(_logger, header.Id);
+            }
+        }
+        catch (EtcdSessionException ex)
+        {
+            Log.TicketRenewFailed(_logger, header.Id, ex.Kind, ex);
+        }
+    }
+
+    /// <summary>
+    /// Reads a ticket. Fails closed: a ticket that is missing, past its deadline, unreadable, or that etcd could
+    /// not deliver (unreachable, timed out) gives <see langword="null"/>, and the request is anonymous.
+    /// </summary>
+    public async Task<AuthenticationTicket?> RetrieveAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var reference = key; // what the sign-in cookie carries
+        Mvccpb.KeyValue? kv;
+        try
+        {
+            kv = await _backend.Gateway.GetAsync(SessionKeys.TicketStorageKey(KeyPrefix, reference), cancellationToken).ConfigureAwait(false);
+        }
+        catch (EtcdSessionException ex)
+        {
+            Log.TicketLoadFailed(_logger, ex.Kind, ex);
+            return null;
+        }
+
+        if (kv is null)
+        {
+            return null;
+        }
+
+        // etcd resets lease TTLs on a leader change: the deadline in the lease id is enforced here too.
+        if (ExpiryLease.ExpiryOf(kv.Lease) is { } expiry && expiry <= _backend.Time.GetUtcNow())
+        {
+            Log.TicketExpiredOnRead(_logger, SessionKeys.TicketId(reference));
+            return null;
+        }
+
+        try
+        {
+            var (id, user, protectedTicket) = TicketEnvelope.Decode(kv.Value.Memory);
+            var ticket = TicketSerializer.Default.Deserialize(_protector.Unprotect(protectedTicket.ToArray()));
+            if (ticket is null || !string.Equals(UserOf(ticket), user, StringComparison.Ordinal) || id != SessionKeys.TicketId(reference))
+            {
+                throw new FormatException("The stored ticket does not match its header.");
+            }
+
+            return ticket;
+        }
+        catch (Exception ex) when (ex is FormatException or CryptographicException or EndOfStreamException or IOException or ArgumentException or InvalidOperationException)
+        {
+            Log.TicketUnreadable(_logger, SessionKeys.TicketId(reference), ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Deletes a ticket and its index entry (sign-out). Fails with <see cref="EtcdSessionException"/>: the sign-out is then not done.</summary>
+    public async Task RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var reference = key; // what the sign-in cookie carries
+        var storageKey = SessionKeys.TicketStorageKey(KeyPrefix, reference);
+        var kv = await _backend.Gateway.GetAsync(storageKey, cancellationToken).ConfigureAwait(false);
+        if (kv is null)
+        {
+            return;
+        }
+
+        var txn = new TxnRequest();
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(storageKey) } });
+        if (UserInHeader(kv) is { } user)
+        {
+            txn.Success.Add(UserTicketIndex.Delete(KeyPrefix, user, SessionKeys.TicketId(reference)));
+        }
+
+        await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+        Log.TicketRemoved(_logger, SessionKeys.TicketId(reference));
+    }
+
+    /// <summary>
+    /// Puts the ticket and its index entry on the expiry lease of the ticket, in one transaction: a new ticket
+    /// only if its key is free, a renewed one only if it and its entry still exist (the entry keeps its value and
+    /// moves to the new lease).
+    /// </summary>
+    /// <returns><see langword="false"/> when the guard failed: nothing was written.</returns>
+    private async Task<bool> WriteAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, bool isNew, CancellationToken cancellationToken)
+    {
+        var key = ByteString.CopyFromUtf8(storageKey);
+        var value = ByteString.CopyFrom(TicketEnvelope.Encode(header.Id, header.User, _protector.Protect(TicketSerializer.Default.Serialize(ticket))));
+        var expiresAt = ticket.Properties.ExpiresUtc ?? _backend.Time.GetUtcNow() + _lifetime;
+        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        while (true)
+        {
+            var lease = await _backend.Leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
+            var txn = new TxnRequest();
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } });
+            if (isNew)
+            {
+                txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+                if (header.User is not null)
+                {
+                    txn.Success.Add(UserTicketIndex.Put(KeyPrefix, header, storageKey, lease));
+                }
+            }
+            else
+            {
+                txn.Compare.Add(Exists(key));
+                if (header.User is not null)
+                {
+                    var entryKey = ByteString.CopyFromUtf8(UserTicketIndex.EntryKey(KeyPrefix, header.User, header.Id));
+                    txn.Compare.Add(Exists(entryKey));
+                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = entryKey, IgnoreValue = true, Lease = lease } });
+                }
+            }
+
+            try
+            {
+                return (await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded;
+            }
+            catch (EtcdSessionException ex) when (EtcdGateway.IsLeaseNotFound(ex.InnerException) && !budget.IsSpent)
+            {
+                _backend.Leases.Forget(lease); // revoked behind our back: grant it again
+            }
+        }
+    }
+
+    private static Compare Exists(ByteString key) => new()
+    {
+        Key = key,
+        Target = Compare.Types.CompareTarget.Create,
+        Result = Compare.Types.CompareResult.Greater,
+        CreateRevision = 0,
+    };
+
+    private static string? UserInHeader(Mvccpb.KeyValue kv)
+    {
+        try
+        {
+            return TicketEnvelope.Decode(kv.Value.Memory).User;
+        }
+        catch (FormatException)
+        {
+            return null; // not ours to read: delete the ticket; an entry, if any, goes with its lease
+        }
+    }
+
+    /// <summary>The user a ticket is indexed under: its principal's name, when it has one that fits the index.</summary>
+    private static string? UserOf(AuthenticationTicket ticket) =>
+        ticket.Principal.Identity?.Name is { Length: > 0 and <= UserSessionIndex.MaxUserNameLength } name ? name : null;
+
+    /// <summary>The public id of the request's etcd session, when the request has one that is available.</summary>
+    private static string? SessionIdOf(HttpContext? context) =>
+        (context?.Features.Get<ISessionFeature>() as EtcdSessionFeature)?.EtcdSession is { IsAvailable: true } session ? session.Id : null;
+}
