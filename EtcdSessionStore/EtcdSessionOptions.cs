@@ -26,6 +26,12 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is <c>aspnet-sessions/</c>.</value>
     public string KeyPrefix { get; set; } = EtcdSessionDefaults.KeyPrefix;
 
+    /// <summary>The shortest idle timeout: etcd's shortest lease.</summary>
+    internal static readonly TimeSpan MinIdleTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest idle timeout.</summary>
+    internal static readonly TimeSpan MaxIdleTimeout = TimeSpan.FromDays(365);
+
     /// <summary>How long a session lives after it was last used (sliding expiry).</summary>
     /// <value>The default value is 20 minutes.</value>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
@@ -163,6 +169,15 @@ public sealed class EtcdSessionOptions
     /// <summary>Destroy the session when the app signs the user out (<c>HttpContext.SignOutAsync</c>).</summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool DestroyOnSignOut { get; set; } = true;
+
+    /// <summary>
+    /// Sign a user out when their session ends: a signed-in request whose session is no longer bound to that user
+    /// (revoked, "sign out everywhere", destroyed elsewhere, expired) is signed out by <c>app.UseEtcdSession()</c>
+    /// before the endpoint runs, so the endpoint sees an anonymous user and the sign-in cookie is deleted. Needs
+    /// <see cref="RegenerateIdOnSignIn"/>, which binds sessions to their users; not applied while etcd is unreachable.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool EndSignInWithSession { get; set; }
 
     /// <summary>
     /// The most live sessions one user may have. When signing a user in (<c>HttpContext.SignInAsync</c>) binds

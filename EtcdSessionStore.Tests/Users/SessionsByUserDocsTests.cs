@@ -6,7 +6,6 @@ namespace Etcd.AspNetCore.Session.Tests.Users;
 public sealed class SessionsByUserDocsTests
 {
     [TestCase("revoke-all")]
-    [TestCase("end-sign-in-without-session")]
     public void DocSnippet_IsTheDemoCode(string name)
     {
         var root = RepositoryRoot();

@@ -23,6 +23,10 @@ internal sealed partial class EtcdSessionMiddleware
             Message = "Session {SessionId} could not be saved ({Kind}); the response is replaced by a 503.")]
         public static partial void CommitFailed(ILogger logger, string sessionId, EtcdSessionErrorKind kind, Exception exception);
 
+        [LoggerMessage(EventId = 105, EventName = "SignInEndedWithSession", Level = LogLevel.Information,
+            Message = "A signed-in request's session is no longer bound to its user (revoked, signed out everywhere or expired); the user is signed out (EndSignInWithSession).")]
+        public static partial void SignInEndedWithSession(ILogger logger);
+
         [LoggerMessage(EventId = 104, EventName = "SessionCommitFailedAfterResponseStarted", Level = LogLevel.Error,
             Message = "Session {SessionId} could not be saved ({Kind}) after the endpoint had started the response; the request's session changes are lost.")]
         public static partial void CommitFailedAfterResponseStarted(ILogger logger, string sessionId, EtcdSessionErrorKind kind, Exception exception);

@@ -1,4 +1,5 @@
 using Etcd.AspNetCore.Session.Sessions;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -35,6 +36,22 @@ internal sealed partial class EtcdSessionMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
+        var endpoint = context.GetEndpoint();
+        if (endpoint?.Metadata.GetMetadata<WithoutSessionAttribute>() is not null)
+        {
+            context.Features.Set<ISessionFeature>(NoSessionFeature.Instance);
+            try
+            {
+                await _next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                context.Features.Set<ISessionFeature>(null);
+            }
+
+            return;
+        }
+
         var presented = await _cookie.ReadAsync(context, context.RequestAborted).ConfigureAwait(false);
         if (presented.Present && presented.Secret is null && presented.KeyRingFailure is null)
         {
@@ -68,6 +85,12 @@ internal sealed partial class EtcdSessionMiddleware
             }
         }
 
+        request.Session.KeepExpiry = endpoint?.Metadata.GetMetadata<WithoutSessionRefreshAttribute>() is not null;
+        if (_options.Value.EndSignInWithSession)
+        {
+            await EndSignInWithoutSessionAsync(context, request.Session).ConfigureAwait(false);
+        }
+
         var serverBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         context.Features.Set<IHttpResponseBodyFeature>(new CommitBeforeStartBodyFeature(serverBody, request.BeforeStartAsync, () => request.Session.HasChanges));
         context.Features.Set<ISessionFeature>(new EtcdSessionFeature(request.Session));
@@ -98,6 +121,25 @@ internal sealed partial class EtcdSessionMiddleware
         }
 
         await request.AfterStartAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="EtcdSessionOptions.EndSignInWithSession"/>: a signed-in user whose session is no longer bound to them
+    /// (revoked, signed out everywhere, expired) is signed out before the endpoint runs. Not while the session cannot be
+    /// read, nor for a key rotated away a moment ago (a request sent before the sign-in answered).
+    /// </summary>
+    private async Task EndSignInWithoutSessionAsync(HttpContext context, EtcdSession session)
+    {
+        if (!session.IsAvailable || session.Moved
+            || context.User.Identity is not { IsAuthenticated: true, Name: { Length: > 0 and <= Users.UserSessionIndex.MaxUserNameLength } user }
+            || string.Equals(session.UserName, user, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        Log.SignInEndedWithSession(_logger);
+        await context.SignOutAsync().ConfigureAwait(false);
+        context.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity());
     }
 
     /// <summary>Applies <see cref="EtcdSessionOptions.UnavailableBehavior"/>; false when the request was answered with 503.</summary>
@@ -269,9 +311,10 @@ internal sealed partial class EtcdSessionMiddleware
 
             if (Session.IsStored)
             {
-                if (!string.Equals(Session.SessionKey, _presented.Secret, StringComparison.Ordinal))
+                // A session with an idle timeout of its own ("remember me") gets a persistent cookie that lives as long.
+                if (!string.Equals(Session.SessionKey, _presented.Secret, StringComparison.Ordinal) || Session.ChoseIdleTimeout)
                 {
-                    await _cookie.AppendAsync(_context, Session.SessionKey, CancellationToken.None).ConfigureAwait(false);
+                    await _cookie.AppendAsync(_context, Session.SessionKey, Session.ChosenIdleTimeout, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             else if (_presented.Present)

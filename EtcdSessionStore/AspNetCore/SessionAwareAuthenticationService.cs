@@ -65,6 +65,12 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 
     public async Task SignInAsync(HttpContext context, string? scheme, ClaimsPrincipal principal, AuthenticationProperties? properties)
     {
+        if (_options.Value.RegenerateIdOnSignIn && context.Features.Get<ISessionFeature>() is NoSessionFeature)
+        {
+            throw new InvalidOperationException(
+                "A sign-in on an endpoint marked WithoutSession() cannot move the session to a new key (RegenerateIdOnSignIn): sign users in on an endpoint that uses the session.");
+        }
+
         // Rotate first: if etcd fails, the user is not signed in on a session key that may have been planted.
         if (_options.Value.RegenerateIdOnSignIn && SessionOf(context) is { } session)
         {

@@ -65,7 +65,11 @@ internal sealed class SessionCookie
 
     /// <summary>Sends the token for <paramref name="secret"/>.</summary>
     /// <exception cref="EtcdSessionException">The key ring in etcd could not be read, so no token can be made.</exception>
-    public async ValueTask AppendAsync(HttpContext context, string secret, CancellationToken cancellationToken)
+    /// <param name="context">The request.</param>
+    /// <param name="secret">The secret session key.</param>
+    /// <param name="maxAge">For a session with an idle timeout of its own ("remember me"): a persistent cookie that lives that long.</param>
+    /// <param name="cancellationToken">Stops waiting for the key ring.</param>
+    public async ValueTask AppendAsync(HttpContext context, string secret, TimeSpan? maxAge, CancellationToken cancellationToken)
     {
         if (await EnsureKeyRingAsync(cancellationToken).ConfigureAwait(false) is { } failure)
         {
@@ -80,7 +84,9 @@ internal sealed class SessionCookie
 
         if (SentHeader(context) is null)
         {
-            context.Response.Cookies.Append(Builder.Name!, token, Builder.Build(context));
+            var options = Builder.Build(context);
+            options.MaxAge = maxAge ?? options.MaxAge;
+            context.Response.Cookies.Append(Builder.Name!, token, options);
         }
 
         NoStore(context.Response);

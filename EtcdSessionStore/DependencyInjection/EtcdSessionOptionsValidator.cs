@@ -29,12 +29,17 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:Password is missing: {Section}:Username '{options.Username}' is set, and etcd authentication needs both (or neither).");
         }
 
+        if (options.EndSignInWithSession && !options.RegenerateIdOnSignIn)
+        {
+            failures.Add($"{Section}:EndSignInWithSession 'True' needs {Section}:RegenerateIdOnSignIn 'True': only a sign-in binds a session to its user, so without it every signed-in request would be signed out.");
+        }
+
         if (string.IsNullOrEmpty(options.KeyPrefix) || !options.KeyPrefix.EndsWith('/'))
         {
             failures.Add($"{Section}:KeyPrefix '{options.KeyPrefix}' is invalid: it must be non-empty and end with '/', e.g. 'myapp/sessions/'.");
         }
 
-        if (options.IdleTimeout < TimeSpan.FromSeconds(2) || options.IdleTimeout > TimeSpan.FromDays(365))
+        if (options.IdleTimeout < EtcdSessionOptions.MinIdleTimeout || options.IdleTimeout > EtcdSessionOptions.MaxIdleTimeout)
         {
             failures.Add($"{Section}:IdleTimeout '{options.IdleTimeout}' is invalid: it must be between 2 seconds (etcd's shortest lease) and 365 days.");
         }

@@ -8,11 +8,12 @@ namespace Etcd.AspNetCore.Session.Format;
 /// The stored layout of a session value, format revision 1:
 /// <code>
 /// {"v":1,"id":"&lt;public id&gt;","created":&lt;unix ms&gt;,"idle":&lt;seconds&gt;,"abs":&lt;unix ms|null&gt;,"ser":"JSON",
-///  "user":"&lt;user&gt;","meta":{...},"cids":["&lt;commit id&gt;",...]}\n
+///  "user":"&lt;user&gt;","meta":{...},"sidle":&lt;seconds&gt;,"cids":["&lt;commit id&gt;",...]}\n
 /// &lt;items, as written by the serializer named in "ser"&gt;
 /// </code>
-/// <c>user</c> and <c>meta</c> are written only for a session bound to a user, <c>cids</c> (the last few commit ids,
-/// newest first) by every commit.
+/// <c>user</c> and <c>meta</c> are written only for a session bound to a user, <c>sidle</c> only for a session whose
+/// idle timeout was chosen for it (<c>SetIdleTimeout</c>), <c>cids</c> (the last few commit ids, newest first) by every
+/// commit.
 /// The header is one line of JSON whose first member is the format revision, so a reader can tell a
 /// value written by another version before it reads anything else. The idle deadline is not in the value:
 /// it is encoded in the id of the lease the key is attached to (see <c>ExpiryLease</c>).
@@ -44,6 +45,11 @@ internal static class SessionEnvelope
 
             json.WriteString("ser", serializer.Name);
             WriteBinding(json, header);
+            if (header.ChosenIdleTimeout is { } chosen)
+            {
+                json.WriteNumber("sidle", (long)chosen.TotalSeconds);
+            }
+
             if (header.CommitIds is { Count: > 0 } commits)
             {
                 json.WriteStartArray("cids");
@@ -80,6 +86,7 @@ internal static class SessionEnvelope
         string? user = null;
         Dictionary<string, string>? metadata = null;
         List<string>? commits = null;
+        long? chosenIdle = null;
         try
         {
             Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, "a JSON object header");
@@ -98,6 +105,7 @@ internal static class SessionEnvelope
                     case "user": user = reader.GetString(); break;
                     case "meta": metadata = ReadMetadata(ref reader); break;
                     case "cids": commits = ReadCommitIds(ref reader); break;
+                    case "sidle": chosenIdle = reader.GetInt64(); break;
                     default: reader.Skip(); break; // members added by later revisions of the same layout
                 }
 
@@ -133,7 +141,8 @@ internal static class SessionEnvelope
                 serializer,
                 user,
                 metadata,
-                commits);
+                commits,
+                chosenIdle is null ? null : TimeSpan.FromSeconds(chosenIdle.Value));
         }
         catch (Exception ex) when (ex is ArgumentOutOfRangeException or OverflowException)
         {

@@ -8,6 +8,7 @@ namespace Etcd.AspNetCore.Session.Format;
 /// <param name="Serializer">The name of the serializer that wrote the items.</param>
 /// <param name="User">The user the session is bound to (see docs/sessions-by-user.md), if any.</param>
 /// <param name="Metadata">Non-secret details the app attached when binding the user (e.g. user agent).</param>
+/// <param name="ChosenIdleTimeout">The idle timeout chosen for this one session (<c>SetIdleTimeout</c>), if any: it wins over the app's.</param>
 /// <param name="CommitIds">The ids of the last few commits that wrote the session, newest first: a commit retried after its
 /// reply was lost finds its own id here and knows it was applied.</param>
 internal sealed record SessionHeader(
@@ -18,7 +19,8 @@ internal sealed record SessionHeader(
     string Serializer,
     string? User = null,
     IReadOnlyDictionary<string, string>? Metadata = null,
-    IReadOnlyList<string>? CommitIds = null)
+    IReadOnlyList<string>? CommitIds = null,
+    TimeSpan? ChosenIdleTimeout = null)
 {
     /// <summary>How many commit ids a stored session keeps.</summary>
     public const int KeptCommitIds = 8;

@@ -16,7 +16,7 @@ internal sealed partial class EtcdSession
             return;
         }
 
-        if (!_changes.Any && !_bindingPending)
+        if (!HasChanges)
         {
             await RefreshIfDueAsync(cancellationToken).ConfigureAwait(false);
             return;
@@ -29,17 +29,20 @@ internal sealed partial class EtcdSession
                 "The session key this request presented was rotated away (a sign-in in the same browser) while the request was on its way; its changes were not saved.");
         }
 
-        if (_stored is null && _items.Count == 0 && !_bindingPending)
+        if (_stored is null && _items.Count == 0 && !_bindingPending && !_idleTimeoutChosen)
         {
             _changes.Reset(); // a new session that ended up empty: nothing to store
             return;
         }
 
-        var pending = new PendingCommit(_stored, _changes.Copy(), NewHeader(), _idleTimeout, _items);
+        var pending = new PendingCommit(_stored, _changes.Copy(), NewHeader(), _idleTimeout, _items,
+            _idleTimeoutChosen ? _chosenIdleTimeout : null, KeepExpiry);
         _stored = await _backend.Commits.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
         _id = _stored.Header.Id;
         _changes.Reset();
         _bindingPending = false;
+        _idleTimeoutChosen = false;
+        _chosenIdleTimeout = null;
     }
 
     private async Task RefreshIfDueAsync(CancellationToken cancellationToken)
@@ -49,7 +52,12 @@ internal sealed partial class EtcdSession
             return;
         }
 
-        var next = _backend.NextExpiry(_stored.Header, _idleTimeout);
+        if (KeepExpiry)
+        {
+            return;
+        }
+
+        var next = _backend.NextExpiry(_stored.Header, IdleTimeout);
         if (ExpiryLease.ExpiryOf(_stored.LeaseId) is { } current && next - current < _backend.Options.EffectiveRefreshInterval)
         {
             return;
@@ -78,6 +86,7 @@ internal sealed partial class EtcdSession
     private SessionHeader NewHeader()
     {
         var now = _backend.Time.GetUtcNow();
-        return new SessionHeader(_id, now, _idleTimeout, now + _backend.Options.AbsoluteTimeout, _backend.Serializers.Writer.Name, _binding?.User, _binding?.Metadata);
+        return new SessionHeader(_id, now, _chosenIdleTimeout ?? _idleTimeout, now + _backend.Options.AbsoluteTimeout, _backend.Serializers.Writer.Name,
+            _binding?.User, _binding?.Metadata, ChosenIdleTimeout: _chosenIdleTimeout);
     }
 }

@@ -16,6 +16,8 @@ internal sealed partial class EtcdSession : ISession
     private readonly Func<bool> _tryEstablishSession;
     private readonly bool _strictKeys;
     private readonly TimeSpan _idleTimeout;
+    private TimeSpan? _chosenIdleTimeout;
+    private bool _idleTimeoutChosen;
     private readonly SessionChanges _changes = new();
     private Dictionary<string, byte[]> _items = new(StringComparer.Ordinal);
     private LoadState _state;
@@ -58,8 +60,39 @@ internal sealed partial class EtcdSession : ISession
     /// <summary>The session exists in etcd (as this request last saw it).</summary>
     internal bool IsStored => _stored is not null;
 
-    /// <summary>The request changed the session (or bound it to a user) and has not committed yet.</summary>
-    internal bool HasChanges => _changes.Any || _bindingPending;
+    /// <summary>The request changed the session (or bound it to a user, or chose its idle timeout) and has not committed yet.</summary>
+    internal bool HasChanges => _changes.Any || _bindingPending || _idleTimeoutChosen;
+
+    /// <summary>The request must not push the session's expiry forward (<c>WithoutSessionRefresh()</c>); its writes keep the current expiry.</summary>
+    internal bool KeepExpiry { get; set; }
+
+    /// <summary>The idle timeout in force for this session: the one chosen for it (<c>SetIdleTimeout</c>), else the app's.</summary>
+    internal TimeSpan IdleTimeout => (_idleTimeoutChosen ? _chosenIdleTimeout : _stored?.Header.ChosenIdleTimeout) ?? _idleTimeout;
+
+    /// <summary>
+    /// Gives this one session its own idle timeout from this request's commit on (a "remember me" sign-in, say). It is
+    /// stored with the session, survives rotation, and is still capped by <see cref="EtcdSessionOptions.AbsoluteTimeout"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Outside what <see cref="EtcdSessionOptions.IdleTimeout"/> allows (2 seconds to 365 days).</exception>
+    internal void SetIdleTimeout(TimeSpan idleTimeout)
+    {
+        if (idleTimeout < EtcdSessionOptions.MinIdleTimeout || idleTimeout > EtcdSessionOptions.MaxIdleTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(idleTimeout), idleTimeout,
+                $"A session's idle timeout must be between {EtcdSessionOptions.MinIdleTimeout.TotalSeconds:0} seconds (etcd's shortest lease) and {EtcdSessionOptions.MaxIdleTimeout.TotalDays:0} days, as IdleTimeout.");
+        }
+
+        ThrowIfNotWritable();
+        _chosenIdleTimeout = idleTimeout;
+        _idleTimeoutChosen = true;
+        ChoseIdleTimeout = true;
+    }
+
+    /// <summary><see cref="SetIdleTimeout"/> ran during this request (the cookie is re-issued to match).</summary>
+    internal bool ChoseIdleTimeout { get; private set; }
+
+    /// <summary>The idle timeout chosen for this session, stored or about to be, if any.</summary>
+    internal TimeSpan? ChosenIdleTimeout => _idleTimeoutChosen ? _chosenIdleTimeout : _stored?.Header.ChosenIdleTimeout;
 
     /// <summary><see cref="DestroyAsync"/> ran during this request.</summary>
     internal bool WasDestroyed { get; private set; }

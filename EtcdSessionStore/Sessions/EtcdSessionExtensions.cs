@@ -48,6 +48,15 @@ public static class EtcdSessionExtensions
     public static Task DestroyAsync(this ISession session, CancellationToken cancellationToken = default) =>
         Ours(session).DestroyAsync(cancellationToken);
 
+    /// <summary>
+    /// Gives this one session its own idle (sliding) timeout, from this request's commit on: longer than the app's
+    /// <see cref="EtcdSessionOptions.IdleTimeout"/> for a "remember me" sign-in, or shorter. It is stored with the
+    /// session, survives rotation (sign-in), and is still capped by <see cref="EtcdSessionOptions.AbsoluteTimeout"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="idleTimeout"/> is outside what <see cref="EtcdSessionOptions.IdleTimeout"/> allows (2 seconds to 365 days).</exception>
+    /// <exception cref="InvalidOperationException">The session is not an etcd session, or is unavailable.</exception>
+    public static void SetIdleTimeout(this ISession session, TimeSpan idleTimeout) => Ours(session).SetIdleTimeout(idleTimeout);
+
     /// <summary>The session's non-secret id, creation time and expiry, as stored in etcd.</summary>
     /// <exception cref="InvalidOperationException">The session is not an etcd session, or has not been loaded.</exception>
     public static EtcdSessionInfo GetInfo(this ISession session)

@@ -10,8 +10,13 @@ internal sealed class PendingCommit
     /// <param name="newHeader">The header to write if the session has to be created.</param>
     /// <param name="idleTimeout">The sliding expiry to write the session with.</param>
     /// <param name="items">The request's own view: <paramref name="loaded"/>'s items with <paramref name="changes"/> applied.</param>
-    public PendingCommit(StoredSession? loaded, SessionChanges changes, SessionHeader newHeader, TimeSpan idleTimeout, IReadOnlyDictionary<string, byte[]> items)
+    /// <param name="chosenIdleTimeout">The idle timeout the request chose for this session (<c>SetIdleTimeout</c>), if it did.</param>
+    /// <param name="keepExpiry">The request must not push the expiry forward (<c>WithoutSessionRefresh()</c>).</param>
+    public PendingCommit(StoredSession? loaded, SessionChanges changes, SessionHeader newHeader, TimeSpan idleTimeout, IReadOnlyDictionary<string, byte[]> items,
+        TimeSpan? chosenIdleTimeout = null, bool keepExpiry = false)
     {
+        ChosenIdleTimeout = chosenIdleTimeout;
+        KeepExpiry = keepExpiry;
         Loaded = loaded;
         Changes = changes;
         NewHeader = newHeader;
@@ -28,6 +33,10 @@ internal sealed class PendingCommit
     public TimeSpan IdleTimeout { get; }
 
     public IReadOnlyDictionary<string, byte[]> Items { get; }
+
+    public TimeSpan? ChosenIdleTimeout { get; }
+
+    public bool KeepExpiry { get; }
 
     /// <summary>Completed with the stored version that holds these changes, or with the reason they were not stored.</summary>
     public TaskCompletionSource<StoredSession> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

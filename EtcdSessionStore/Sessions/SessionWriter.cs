@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Users;
 
@@ -38,11 +39,11 @@ internal sealed class SessionWriter
                 throw Ended(newest, "expired");
             }
 
-            var header = (current is null
-                ? newest.NewHeader
-                : current.Header with { IdleTimeout = newest.IdleTimeout, Serializer = _backend.Serializers.Writer.Name }).WithCommit(commitId);
+            var header = HeaderFor(current, batch).WithCommit(commitId);
             var value = _backend.Encode(header, items);
-            var lease = await _backend.Leases.AcquireAsync(_backend.NextExpiry(header, newest.IdleTimeout), CancellationToken.None).ConfigureAwait(false);
+            var lease = current is not null && batch.All(c => c.KeepExpiry)
+                ? current.LeaseId // WithoutSessionRefresh(): stored, at the expiry it had
+                : await _backend.Leases.AcquireAsync(_backend.NextExpiry(header, header.IdleTimeout), CancellationToken.None).ConfigureAwait(false);
             var txn = guard == 0
                 ? SessionTransactions.Create(storageKey, value, lease)
                 : SessionTransactions.Update(storageKey, guard, value, lease);
@@ -108,6 +109,22 @@ internal sealed class SessionWriter
 
             await RetryBudget.PauseAsync(attempt).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The header to write: the stored one (or the newest request's new one), with the writer's serializer and the idle
+    /// timeout in force: the one a request of the batch chose (the last such), else the one chosen before, else the app's.
+    /// </summary>
+    private SessionHeader HeaderFor(StoredSession? current, IReadOnlyList<PendingCommit> batch)
+    {
+        var header = current?.Header ?? batch[^1].NewHeader;
+        var chosen = batch.LastOrDefault(c => c.ChosenIdleTimeout is not null)?.ChosenIdleTimeout ?? header.ChosenIdleTimeout;
+        return header with
+        {
+            Serializer = _backend.Serializers.Writer.Name,
+            ChosenIdleTimeout = chosen,
+            IdleTimeout = chosen ?? batch[^1].IdleTimeout,
+        };
     }
 
     /// <summary>The newest version among what the requests loaded and what this instance last wrote.</summary>

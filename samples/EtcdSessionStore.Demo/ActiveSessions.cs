@@ -11,26 +11,6 @@ namespace EtcdSessionStore.Demo;
 /// </summary>
 internal static class ActiveSessions
 {
-    /// <summary>
-    /// A sign-in lives as long as its session: when the session is gone (revoked from another browser, signed
-    /// out everywhere, or expired) the sign-in cookie is dropped too, and the browser continues anonymous with a
-    /// fresh session.
-    /// </summary>
-    public static async Task EndSignInWithoutSessionAsync(HttpContext context, RequestDelegate next)
-    {
-        // [end-sign-in-without-session]
-        if (context.User.Identity is { IsAuthenticated: true, Name: { } user }
-            && context.Session.IsAvailable
-            && context.Session.GetInfo().UserName != user)
-        {
-            await context.SignOutAsync();
-            context.User = new ClaimsPrincipal(new ClaimsIdentity());
-        }
-        // [/end-sign-in-without-session]
-
-        await next(context);
-    }
-
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/sessions", async (HttpContext context, EtcdSessionDirectory directory) =>

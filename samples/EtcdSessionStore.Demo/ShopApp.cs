@@ -52,7 +52,6 @@ public static class ShopApp
         app.UseAuthentication();
         app.UseEtcdSession();
         // [/quick-start-pipeline]
-        app.Use(ActiveSessions.EndSignInWithoutSessionAsync);
 
         // Every route behind one filter: a form body the shop cannot read or use gets 400, never a 500.
         MapRoutes(app.MapGroup("").AddEndpointFilter(ShopForms.RejectMalformedAsync));
@@ -74,7 +73,7 @@ public static class ShopApp
             user = e.UserName,
             revision = e.Revision,
             observedAt = e.ObservedAt,
-        })));
+        }))).WithoutSessionRefresh(); // a page polling the log does not keep an abandoned session alive
 
         app.MapGet("/demo.css", (HttpContext context) =>
         {
@@ -102,6 +101,11 @@ public static class ShopApp
             }
 
             // [sign-in]
+            if (form["remember"] == "on")
+            {
+                context.Session.SetIdleTimeout(TimeSpan.FromDays(14)); // "remember me": this session only
+            }
+
             var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], CookieAuthenticationDefaults.AuthenticationScheme);
             await context.SignInAsync(new ClaimsPrincipal(identity)); // moves the session to a new key (RegenerateIdOnSignIn)
             // [/sign-in]

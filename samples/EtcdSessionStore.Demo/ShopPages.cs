@@ -92,7 +92,7 @@ internal static class ShopPages
     private static string SignInForm() => """
         <section class=card><h2>Sign in</h2>
         <form method=post action=/login class=sign-in><input type=hidden name=return value=/>
-        <label>User <input name=user required maxlength=64 autocomplete=username></label> <button class=primary>Sign in</button></form>
+        <label>User <input name=user required maxlength=64 autocomplete=username></label> <label class=remember><input type=checkbox name=remember> Remember me for 14 days</label> <button class=primary>Sign in</button></form>
         <p class=muted>Any name will do: the demo has no passwords. Signing in moves the session to a new key (a "Rotated" event) and keeps the cart.</p>
         </section>
         """;
