@@ -222,11 +222,11 @@ public sealed class AdminToolTests
             Assert.That(list["sessions"]!.AsArray(), Has.Count.EqualTo(1));
             Assert.That((string?)list["next"], Is.Not.Null.And.Not.Empty);
             Assert.That((string?)show["id"], Is.EqualTo(session.Id));
-            Assert.That((string?)show["user"], Is.EqualTo("alice"));
+            Assert.That((string?)show["userName"], Is.EqualTo("alice"));
             Assert.That((string?)show["metadata"]!["ua"], Is.EqualTo("Firefox"));
             Assert.That(show["items"]!.AsArray().Select(i => (string?)i!["name"]), Does.Contain("cart"));
             Assert.That((long)stats["sessions"]!, Is.EqualTo(2));
-            Assert.That((long)stats["boundToAUser"]!, Is.EqualTo(1));
+            Assert.That((long)stats["sessionsBoundToAUser"]!, Is.EqualTo(1));
             Assert.That(missingCode, Is.EqualTo(AdminCommands.NotFound));
             Assert.That((bool)JsonNode.Parse(missingOutput)!["found"]!, Is.False);
             Assert.That(show.ToJsonString(), Does.Not.Contain(session.SessionKey));

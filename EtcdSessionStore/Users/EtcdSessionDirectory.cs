@@ -11,7 +11,7 @@ namespace Etcd.AspNetCore.Session;
 /// bound to a user are listed: see <see cref="EtcdSessionExtensions.RegenerateIdAsync(Microsoft.AspNetCore.Http.ISession, string, IReadOnlyDictionary{string, string}?, CancellationToken)"/>.
 /// Registered by <c>AddEtcdSession</c>; works from any app instance.
 /// </summary>
-public sealed class EtcdSessionDirectory
+public sealed partial class EtcdSessionDirectory
 {
     // Each revoke takes one compare and two deletes: 40 stay under etcd's default of 128 per transaction side.
     private const int RevokeBatchSize = 40;

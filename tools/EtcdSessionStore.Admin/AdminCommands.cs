@@ -11,7 +11,8 @@ namespace Etcd.AspNetCore.Session.Admin;
 /// The operator's tool, on System.CommandLine: <c>count</c>, <c>list</c>, <c>show &lt;id&gt;</c>,
 /// <c>revoke &lt;id&gt;</c>, <c>revoke-user &lt;name&gt;</c>, <c>stats</c>, each with its own help, in text or
 /// JSON (<c>--output json</c>). It reads the app's own configuration keys (the <c>EtcdSession</c> section) and
-/// prints only non-secret session ids: never a secret key. Exit codes are documented in docs/admin-tool.md.
+/// prints only non-secret session ids: never a secret key. It uses only the library's public API
+/// (<see cref="EtcdSessionDirectory"/>). Exit codes are documented in docs/admin-tool.md.
 /// </summary>
 internal static partial class AdminCommands
 {
@@ -79,20 +80,20 @@ internal static partial class AdminCommands
         root.Options.Add(OutputOption);
 
         var count = Leaf("count", "Prints the number of stored sessions.");
-        count.SetAction((result, ct) => RunAsync(result, configuration, async (catalog, writer) => { await writer.CountAsync(await catalog.CountAsync(ct)); return Ok; }));
+        count.SetAction((result, ct) => RunAsync(result, configuration, async (directory, writer) => { await writer.CountAsync(await directory.CountAsync(ct)); return Ok; }));
 
         var pageSize = new Option<int>("--page-size")
         {
-            Description = "Sessions per page, from 1 to 1000.",
+            Description = $"Sessions per page, from 1 to {EtcdSessionDirectory.MaxPageSize}.",
             DefaultValueFactory = _ => 50,
             HelpName = "n",
         };
         pageSize.Validators.Add(result =>
         {
             // A value that is no number at all gets System.CommandLine's own message.
-            if (result.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) && size is < 1 or > 1000)
+            if (result.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) && size is < 1 or > EtcdSessionDirectory.MaxPageSize)
             {
-                result.AddError($"--page-size {size} is out of range: give a number from 1 to 1000.");
+                result.AddError($"--page-size {size} is out of range: give a number from 1 to {EtcdSessionDirectory.MaxPageSize}.");
             }
         });
         var after = new Option<string?>("--after")
@@ -110,19 +111,19 @@ internal static partial class AdminCommands
         var list = Leaf("list", "Lists sessions, one per line: non-secret id, created, expires, size, user.");
         list.Options.Add(pageSize);
         list.Options.Add(after);
-        list.SetAction((result, ct) => RunAsync(result, configuration, async (catalog, writer) =>
+        list.SetAction((result, ct) => RunAsync(result, configuration, async (directory, writer) =>
         {
-            await writer.PageAsync(await catalog.ListAsync(result.GetValue(pageSize), result.GetValue(after), ct));
+            await writer.PageAsync(await directory.ListAllAsync(result.GetValue(pageSize), result.GetValue(after), ct));
             return Ok;
         }));
 
         var showId = SessionIdArgument();
         var show = Leaf("show", "Prints one session's header and decoded items (never its secret key).");
         show.Arguments.Add(showId);
-        show.SetAction((result, ct) => RunAsync(result, configuration, async (catalog, writer) =>
+        show.SetAction((result, ct) => RunAsync(result, configuration, async (directory, writer) =>
         {
             var id = result.GetValue(showId)!;
-            var details = await catalog.ShowAsync(id, ct);
+            var details = await directory.FindAsync(id, ct);
             await writer.DetailsAsync(id, details);
             return details is null ? NotFound : Ok;
         }));
@@ -130,12 +131,12 @@ internal static partial class AdminCommands
         var revokeId = SessionIdArgument();
         var revoke = Leaf("revoke", "Destroys one session and its user-index entry, in one transaction.");
         revoke.Arguments.Add(revokeId);
-        revoke.SetAction((result, ct) => RunAsync(result, configuration, async (catalog, writer) =>
+        revoke.SetAction((result, ct) => RunAsync(result, configuration, async (directory, writer) =>
         {
             var id = result.GetValue(revokeId)!;
-            var outcome = await catalog.RevokeAsync(id, ct);
-            await writer.RevokedAsync(id, outcome);
-            return outcome switch { RevokeOutcome.Revoked => Ok, RevokeOutcome.NotFound => NotFound, _ => Failed };
+            var revoked = await directory.RevokeByIdAsync(id, ct);
+            await writer.RevokedAsync(id, revoked);
+            return revoked ? Ok : NotFound;
         }));
 
         var userName = new Argument<string>("user") { Description = "The user name the app signed the sessions in with." };
@@ -148,15 +149,15 @@ internal static partial class AdminCommands
         });
         var revokeUser = Leaf("revoke-user", "Destroys every session bound to a user.");
         revokeUser.Arguments.Add(userName);
-        revokeUser.SetAction((result, ct) => RunAsync(result, configuration, async (catalog, writer) =>
+        revokeUser.SetAction((result, ct) => RunAsync(result, configuration, async (directory, writer) =>
         {
             var user = result.GetValue(userName)!;
-            await writer.RevokedUserAsync(user, await catalog.RevokeUserAsync(user, ct));
+            await writer.RevokedUserAsync(user, await directory.RevokeAllAsync(user, cancellationToken: ct));
             return Ok;
         }));
 
         var stats = Leaf("stats", "Prints sessions, sessions bound to a user, leases, etcd version, db size and revision.");
-        stats.SetAction((result, ct) => RunAsync(result, configuration, async (catalog, writer) => { await writer.StatsAsync(await catalog.StatsAsync(ct)); return Ok; }));
+        stats.SetAction((result, ct) => RunAsync(result, configuration, async (directory, writer) => { await writer.StatsAsync(await directory.GetStatisticsAsync(ct)); return Ok; }));
 
         foreach (var command in new[] { count, list, show, revoke, revokeUser, stats })
         {
@@ -183,7 +184,7 @@ internal static partial class AdminCommands
 
     private static bool IsConfigurationOverride(string arg) => ConfigurationOverride().IsMatch(arg);
 
-    private static async Task<int> RunAsync(ParseResult result, IReadOnlyList<string> overrides, Func<SessionCatalog, AdminOutput, Task<int>> command)
+    private static async Task<int> RunAsync(ParseResult result, IReadOnlyList<string> overrides, Func<EtcdSessionDirectory, AdminOutput, Task<int>> command)
     {
         var output = result.InvocationConfiguration.Output;
         var error = result.InvocationConfiguration.Error;
@@ -202,7 +203,7 @@ internal static partial class AdminCommands
         await using var disposeServices = services;
         try
         {
-            return await command(new SessionCatalog(services), writer);
+            return await command(services.GetRequiredService<EtcdSessionDirectory>(), writer);
         }
         catch (OptionsValidationException ex)
         {
