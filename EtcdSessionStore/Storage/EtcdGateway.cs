@@ -147,8 +147,6 @@ internal sealed partial class EtcdGateway
         Exception? previousFailure = null;
         for (var attempt = 1; ; attempt++)
         {
-            var endpoint = _endpoints.Pick(avoid: failedOn);
-            lastAttempt.Value = endpoint;
             var remaining = _ioTimeout - Stopwatch.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero && previousFailure is not null)
             {
@@ -157,6 +155,9 @@ internal sealed partial class EtcdGateway
                 Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, spent.Kind, previousFailure);
                 throw spent;
             }
+
+            var endpoint = _endpoints.Pick(avoid: failedOn);
+            lastAttempt.Value = endpoint;
 
             // Every attempt but the last gets a share of the budget; the last gets what is left.
             var attemptTimeout = remaining - _attemptTimeout > MinimumAttempt ? _attemptTimeout : remaining;
