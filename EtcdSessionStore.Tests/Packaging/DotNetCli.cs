@@ -9,6 +9,9 @@ internal static class DotNetCli
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(90);
 
+    /// <summary>Packs share the library's obj folder: one at a time.</summary>
+    private static readonly SemaphoreSlim PackGate = new(1, 1);
+
     /// <summary>The configuration the tests were built in (Release or Debug): the library is packed from that build.</summary>
     public static string Configuration =>
         Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar))!);
@@ -16,9 +19,19 @@ internal static class DotNetCli
     /// <summary>Packs the library, as built, into <paramref name="feed"/> with a pre-release suffix; returns the package version.</summary>
     public static async Task<string> PackLibraryAsync(string feed, string versionSuffix)
     {
-        var pack = await RunAsync(RepositoryPaths.Root,
-            "pack", RepositoryPaths.Of("EtcdSessionStore", "EtcdSessionStore.csproj"), "-c", Configuration, "--no-build",
-            "-o", feed, $"-p:VersionSuffix={versionSuffix}");
+        (int ExitCode, string Output) pack;
+        await PackGate.WaitAsync();
+        try
+        {
+            pack = await RunAsync(RepositoryPaths.Root,
+                "pack", RepositoryPaths.Of("EtcdSessionStore", "EtcdSessionStore.csproj"), "-c", Configuration, "--no-build", "--no-restore",
+                "-o", feed, $"-p:VersionSuffix={versionSuffix}");
+        }
+        finally
+        {
+            PackGate.Release();
+        }
+
         Assert.That(pack.ExitCode, Is.Zero, pack.Output);
         var package = Directory.GetFiles(feed, "EtcdSessionStore.*.nupkg").Single();
         var version = Path.GetFileNameWithoutExtension(package)["EtcdSessionStore.".Length..];
