@@ -9,6 +9,8 @@ var configuration = Argument("configuration", "Release");
 var solution = "./EtcdSessionStore.slnx";
 var testResults = MakeAbsolute(Directory("./artifacts/test-results"));
 var soakSeconds = Argument("soak-seconds", 180);
+var versionSuffix = Argument("version-suffix", "");
+var packages = MakeAbsolute(Directory("./artifacts/packages"));
 
 ///////////////////////////////////////////////////////////////////////////////
 // HELPERS
@@ -128,6 +130,20 @@ Task("Test")
         // Chromium was just ensured, so a browser that does not start is a failure, not a reason to skip.
         EnvironmentVariables = new Dictionary<string, string> { ["ETCD_SESSION_TESTS_REQUIRE_CHROMIUM"] = "1" },
     });
+});
+
+Task("Pack")
+    .Description("Builds the EtcdSessionStore package and its symbols package into artifacts/packages (version: Directory.Build.props; --version-suffix=preview.1 for a pre-release). See docs/releasing.md.")
+    .Does(() =>
+{
+    CleanDirectory(packages);
+    DotNetPack("./EtcdSessionStore/EtcdSessionStore.csproj", new DotNetPackSettings
+    {
+        Configuration = configuration,
+        OutputDirectory = packages,
+        VersionSuffix = string.IsNullOrWhiteSpace(versionSuffix) ? null : versionSuffix,
+    });
+    foreach (var file in GetFiles($"{packages}/*.*nupkg")) { Information($"Packed {file.GetFilename()}"); }
 });
 
 Task("Soak")

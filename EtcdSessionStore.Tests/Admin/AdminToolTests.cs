@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Etcd.AspNetCore.Session.Admin;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcd.AspNetCore.Session.Tests.Users;
@@ -166,6 +167,116 @@ public sealed class AdminToolTests
         {
             File.Delete(file);
         }
+    }
+
+    [TestCase("count")]
+    [TestCase("list", "--page-size")]
+    [TestCase("show", "<id>")]
+    [TestCase("revoke", "<id>")]
+    [TestCase("revoke-user", "<user>")]
+    [TestCase("stats")]
+    public async Task EachCommand_HasItsOwnHelp(string command, string? mentions = null)
+    {
+        var (code, output, _) = await RunBareAsync(command, "--help");
+
+        Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+        // The usage line starts with the executable's name (the test host here, EtcdSessionStore.Admin in use).
+        Assert.That(output, Does.Match($@"Usage:\s+\S+ {command}\b").And.Contain("--output").And.Contain(mentions ?? "Description:"));
+    }
+
+    [TestCase(new[] { "show", "not-an-id" }, "is not a session id")]
+    [TestCase(new[] { "revoke", "ABCDEF" }, "is not a session id")]
+    [TestCase(new[] { "show" }, "Required argument missing")]
+    [TestCase(new[] { "list", "--page-size", "0" }, "from 1 to 1000")]
+    [TestCase(new[] { "list", "--page-size", "many" }, "Cannot parse argument 'many' for option '--page-size'")]
+    [TestCase(new[] { "list", "--after", "../../etc" }, "is not a page token")]
+    [TestCase(new[] { "list", "--pagesize", "3" }, "Unrecognized command or argument '--pagesize'")]
+    [TestCase(new[] { "count", "--output", "xml" }, "'xml' not recognized")]
+    [TestCase(new[] { "frob" }, "Unrecognized command or argument 'frob'")]
+    [TestCase(new string[0], "Required command was not provided")]
+    public async Task ABadCommandLine_SaysWhatIsWrong_AndExitsWithUsage_BeforeTouchingEtcd(string[] args, string message)
+    {
+        // No etcd at all: validation must answer first.
+        var (code, _, error) = await RunBareAsync([.. args, "--EtcdSession:Endpoints=http://127.0.0.1:1"]);
+
+        Assert.That(code, Is.EqualTo(AdminCommands.Usage));
+        Assert.That(error, Does.Contain(message).And.Contain("--help' for usage"));
+    }
+
+    [Test]
+    public async Task OutputJson_PrintsOneDocumentPerCommand_ForScripts()
+    {
+        using var store = TestStore.Create();
+        var session = await SessionsByUserTests.SignedInSessionAsync(store, "alice", "Firefox");
+        await SessionsByUserTests.StoredSessionAsync(store);
+
+        var count = JsonNode.Parse((await RunAsync(store, "count", "--output", "json")).Output)!;
+        var list = JsonNode.Parse((await RunAsync(store, "list", "-o", "json", "--page-size", "1")).Output)!;
+        var show = JsonNode.Parse((await RunAsync(store, "show", session.Id, "-o", "json")).Output)!;
+        var stats = JsonNode.Parse((await RunAsync(store, "stats", "-o", "json")).Output)!;
+        var (missingCode, missingOutput, _) = await RunAsync(store, "show", "0123456789abcdef0123456789abcdef", "-o", "json");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((long)count["sessions"]!, Is.EqualTo(2));
+            Assert.That(list["sessions"]!.AsArray(), Has.Count.EqualTo(1));
+            Assert.That((string?)list["next"], Is.Not.Null.And.Not.Empty);
+            Assert.That((string?)show["id"], Is.EqualTo(session.Id));
+            Assert.That((string?)show["userName"], Is.EqualTo("alice"));
+            Assert.That((string?)show["metadata"]!["ua"], Is.EqualTo("Firefox"));
+            Assert.That(show["items"]!.AsArray().Select(i => (string?)i!["name"]), Does.Contain("cart"));
+            Assert.That((long)stats["sessions"]!, Is.EqualTo(2));
+            Assert.That((long)stats["sessionsBoundToAUser"]!, Is.EqualTo(1));
+            Assert.That(missingCode, Is.EqualTo(AdminCommands.NotFound));
+            Assert.That((bool)JsonNode.Parse(missingOutput)!["found"]!, Is.False);
+            Assert.That(show.ToJsonString(), Does.Not.Contain(session.SessionKey));
+        });
+    }
+
+    [Test]
+    public async Task RevokeWithJsonOutput_SaysWhetherItRevoked()
+    {
+        using var store = TestStore.Create();
+        var session = await SessionsByUserTests.SignedInSessionAsync(store, "alice", "ua");
+
+        var (code, output, _) = await RunAsync(store, "revoke", session.Id, "-o", "json");
+        var (againCode, again, _) = await RunAsync(store, "revoke", session.Id, "-o", "json");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+            Assert.That((bool)JsonNode.Parse(output)!["revoked"]!, Is.True);
+            Assert.That(againCode, Is.EqualTo(AdminCommands.NotFound));
+            Assert.That((bool)JsonNode.Parse(again)!["found"]!, Is.False);
+        });
+    }
+
+    [TestCase("[suggest:2]", "re", new[] { "revoke", "revoke-user" })]
+    [TestCase("[suggest:7]", "list --", new[] { "--after", "--page-size", "--output" })]
+    [TestCase("[suggest:12]", "count -o ", new[] { "json", "text" })]
+    public async Task TheSuggestDirective_CompletesCommandsOptionsAndValues(string directive, string line, string[] expected)
+    {
+        var (code, output, _) = await RunBareAsync(directive, line);
+
+        Assert.That(code, Is.EqualTo(AdminCommands.Ok));
+        Assert.That(output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), Is.SupersetOf(expected));
+    }
+
+    [Test]
+    public void TheDocumentedExitCodes_AreTheToolsExitCodes()
+    {
+        var doc = File.ReadAllText(RepositoryPaths.Of("docs", "admin-tool.md"));
+
+        Assert.That(doc, Does.Contain($"| {AdminCommands.Ok} |").And.Contain($"| {AdminCommands.NotFound} |")
+            .And.Contain($"| {AdminCommands.Usage} |").And.Contain($"| {AdminCommands.Failed} |"));
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunBareAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await AdminCommands.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(TestStore store, params string[] args)

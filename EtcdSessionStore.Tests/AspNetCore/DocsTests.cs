@@ -93,9 +93,9 @@ public sealed class DocsTests
             .And.Contain("    dotnet tool restore && dotnet cake --target=Demo\n"));
     }
 
-    /// <summary>README.md and every docs/*.md, relative to the repository root.</summary>
+    /// <summary>README.md, the package's README and every docs/*.md, relative to the repository root.</summary>
     private static IEnumerable<string> Documents() =>
-        new[] { "README.md" }.Concat(Directory.GetFiles(RepositoryPaths.Of("docs"), "*.md")
+        new[] { "README.md", Path.Combine("EtcdSessionStore", "PACKAGE.md") }.Concat(Directory.GetFiles(RepositoryPaths.Of("docs"), "*.md")
             .Select(f => Path.GetRelativePath(RepositoryPaths.Root, f)).Order(StringComparer.Ordinal));
 
     private static Dictionary<string, string> SampleRegions()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Etcd.AspNetCore.Session.Storage;
 
 namespace Etcd.AspNetCore.Session.Diagnostics;
 
@@ -16,6 +17,10 @@ internal sealed class SessionMetrics
     private readonly Counter<long> _destroys;
     private readonly Counter<long> _errors;
     private readonly Histogram<double> _callDuration;
+    private readonly Histogram<double> _operationDuration;
+
+    /// <summary>The bucket boundaries OpenTelemetry's database-client conventions advise for <c>db.client.operation.duration</c>.</summary>
+    private static readonly double[] OperationDurationBuckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
     public SessionMetrics(IMeterFactory meterFactory)
     {
@@ -27,6 +32,9 @@ internal sealed class SessionMetrics
         _destroys = meter.CreateCounter<long>("etcd.session.destroys", "{session}", "Sessions destroyed (by the session itself or revoked).");
         _errors = meter.CreateCounter<long>("etcd.session.errors", "{error}", "Failures, by error.type (an EtcdSessionErrorKind).");
         _callDuration = meter.CreateHistogram<double>("etcd.session.call.duration", "s", "Duration of each etcd call, by etcd.operation and outcome.");
+        _operationDuration = meter.CreateHistogram<double>(
+            DatabaseConventions.OperationDuration, "s", "Duration of database client operations.", tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = OperationDurationBuckets });
     }
 
     public void Loaded(string result) => _loads.Add(1, new KeyValuePair<string, object?>("result", result));
@@ -41,14 +49,23 @@ internal sealed class SessionMetrics
 
     public void Failed(EtcdSessionErrorKind kind) => _errors.Add(1, new KeyValuePair<string, object?>("error.type", KindName(kind)));
 
-    public void CallCompleted(string operation, TimeSpan elapsed, EtcdSessionErrorKind? failure)
+    /// <param name="operation">The etcd RPC: <c>Range</c>, <c>Txn</c>, ...</param>
+    /// <param name="elapsed">How long the caller waited, retries included.</param>
+    /// <param name="errorType">Why it failed (an <see cref="EtcdSessionErrorKind"/> name, or <c>cancelled</c>); <see langword="null"/> when it succeeded.</param>
+    /// <param name="endpoint">The member of the last attempt.</param>
+    /// <param name="statusCode">The gRPC status code of a failure, if etcd or gRPC gave one.</param>
+    public void CallCompleted(string operation, TimeSpan elapsed, string? errorType, EtcdEndpoint? endpoint, string? statusCode)
     {
-        var tags = new TagList
+        var seconds = elapsed.TotalSeconds;
+        _callDuration.Record(seconds, new TagList
         {
             { "etcd.operation", operation },
-            { "outcome", failure is { } kind ? KindName(kind) : "ok" },
-        };
-        _callDuration.Record(elapsed.TotalSeconds, tags);
+            { "outcome", errorType ?? "ok" },
+        });
+        if (_operationDuration.Enabled)
+        {
+            _operationDuration.Record(seconds, DatabaseConventions.Tags(operation, errorType, endpoint, statusCode));
+        }
     }
 
     public static string KindName(EtcdSessionErrorKind kind) => kind switch

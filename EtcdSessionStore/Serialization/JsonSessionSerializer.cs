@@ -1,14 +1,17 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Unicode;
-using Newtonsoft.Json;
 
 namespace Etcd.AspNetCore.Session.Serialization;
 
 /// <summary>
 /// The default serializer: one JSON object, readable with <c>etcdctl get</c>. A value that is valid UTF-8
-/// is stored as a JSON string; any other value as <c>{"base64":"..."}</c>. Uses Newtonsoft.Json's
-/// reader and writer directly: no type names are ever read, and nesting is capped.
+/// is stored as a JSON string; any other value as <c>{"base64":"..."}</c>. Uses System.Text.Json's
+/// <see cref="Utf8JsonWriter"/> and <see cref="Utf8JsonReader"/> directly: no types are ever created from
+/// the data, and nesting is capped. Text is written unescaped where JSON allows it, so that it stays
+/// readable (the stored JSON is never embedded in HTML).
 /// Serialize option <c>Indent</c> (<c>true</c>/<c>false</c>, default <c>false</c>) puts each item on its own line.
 /// </summary>
 internal sealed class JsonSessionSerializer : ISessionSerializer
@@ -16,7 +19,7 @@ internal sealed class JsonSessionSerializer : ISessionSerializer
     public const string SerializerName = "JSON";
     private const string Base64Property = "base64";
     private const int MaxDepth = 8;
-    private readonly Formatting _formatting;
+    private readonly JsonWriterOptions _writerOptions;
 
     public JsonSessionSerializer()
         : this(new SessionSerializerOptions(null, null))
@@ -26,37 +29,30 @@ internal sealed class JsonSessionSerializer : ISessionSerializer
     public JsonSessionSerializer(SessionSerializerOptions options)
     {
         var indent = SerializerOptionValues.GetBoolean(options.SerializeOptions, SerializerOptionValues.SerializeSection, "Indent", defaultValue: false);
-        _formatting = indent ? Formatting.Indented : Formatting.None;
+        _writerOptions = new JsonWriterOptions { Indented = indent, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     }
 
     public string Name => SerializerName;
 
     public void Serialize(IReadOnlyDictionary<string, byte[]> items, IBufferWriter<byte> output)
     {
-        using var text = new StringWriter();
-        using (var json = new JsonTextWriter(text) { Formatting = _formatting })
+        using var json = new Utf8JsonWriter(output, _writerOptions);
+        json.WriteStartObject();
+        foreach (var (key, value) in items)
         {
-            json.WriteStartObject();
-            foreach (var (key, value) in items)
+            if (Utf8.IsValid(value))
             {
-                json.WritePropertyName(key);
-                if (Utf8.IsValid(value))
-                {
-                    json.WriteValue(Encoding.UTF8.GetString(value));
-                }
-                else
-                {
-                    json.WriteStartObject();
-                    json.WritePropertyName(Base64Property);
-                    json.WriteValue(Convert.ToBase64String(value));
-                    json.WriteEndObject();
-                }
+                json.WriteString(key, value);
             }
-
-            json.WriteEndObject();
+            else
+            {
+                json.WriteStartObject(key);
+                json.WriteBase64String(Base64Property, value);
+                json.WriteEndObject();
+            }
         }
 
-        Encoding.UTF8.GetBytes(text.ToString(), output);
+        json.WriteEndObject();
     }
 
     public Dictionary<string, byte[]> Deserialize(ReadOnlySpan<byte> payload)
@@ -64,25 +60,21 @@ internal sealed class JsonSessionSerializer : ISessionSerializer
         var items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         try
         {
-            using var json = new JsonTextReader(new StringReader(Encoding.UTF8.GetString(payload)))
+            var json = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth });
+            Expect(json.Read() && json.TokenType == JsonTokenType.StartObject, "a JSON object");
+            while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
             {
-                MaxDepth = MaxDepth,
-                DateParseHandling = DateParseHandling.None,
-            };
-            Expect(json.Read() && json.TokenType == JsonToken.StartObject, "a JSON object");
-            while (json.Read() && json.TokenType == JsonToken.PropertyName)
-            {
-                var key = (string)json.Value!;
+                var key = json.GetString()!;
                 Expect(json.Read(), "a value");
                 items[key] = json.TokenType switch
                 {
-                    JsonToken.String => Encoding.UTF8.GetBytes((string)json.Value!),
-                    JsonToken.StartObject => ReadBase64(json),
+                    JsonTokenType.String => Encoding.UTF8.GetBytes(json.GetString()!),
+                    JsonTokenType.StartObject => ReadBase64(ref json),
                     _ => throw new FormatException($"Session item '{key}' is a JSON {json.TokenType}, not a string or a base64 object."),
                 };
             }
 
-            Expect(json.TokenType == JsonToken.EndObject, "the end of the object");
+            Expect(json.TokenType == JsonTokenType.EndObject, "the end of the object");
             Expect(!json.Read(), "nothing after the object");
             return items;
         }
@@ -92,13 +84,13 @@ internal sealed class JsonSessionSerializer : ISessionSerializer
         }
     }
 
-    private static byte[] ReadBase64(JsonTextReader json)
+    private static byte[] ReadBase64(ref Utf8JsonReader json)
     {
-        Expect(json.Read() && json.TokenType == JsonToken.PropertyName && (string)json.Value! == Base64Property, "a \"base64\" property");
-        Expect(json.Read() && json.TokenType == JsonToken.String, "a base64 string");
-        var bytes = Convert.FromBase64String((string)json.Value!);
-        Expect(json.Read() && json.TokenType == JsonToken.EndObject, "the end of the base64 object");
-        return bytes;
+        Expect(json.Read() && json.TokenType == JsonTokenType.PropertyName && json.ValueTextEquals(Base64Property), "a \"base64\" property");
+        byte[]? bytes = null;
+        Expect(json.Read() && json.TokenType == JsonTokenType.String && json.TryGetBytesFromBase64(out bytes), "a base64 string");
+        Expect(json.Read() && json.TokenType == JsonTokenType.EndObject, "the end of the base64 object");
+        return bytes!;
     }
 
     private static void Expect(bool condition, string what)

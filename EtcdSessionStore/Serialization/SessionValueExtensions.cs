@@ -1,32 +1,29 @@
-using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Newtonsoft.Json;
 
 namespace Etcd.AspNetCore.Session;
 
 /// <summary>
-/// Typed session values. A value is stored as JSON text (Newtonsoft.Json), whichever serializer stores the
+/// Typed session values. A value is stored as JSON text (System.Text.Json), whichever serializer stores the
 /// session: it stays readable with <c>etcdctl get</c> under <c>JSON</c> and <c>YAML</c>, and switching
-/// serializers never changes how values read. No type information is written or read (type-name handling
-/// off, <c>$type</c> ignored), and nesting is capped at 32 levels.
+/// serializers never changes how values read. No type information is written or read (there is no type-name
+/// handling; a <c>$type</c> member is an ordinary member), property names match case-insensitively, public
+/// fields count as well as properties, and nesting is capped at 32 levels.
 /// </summary>
 public static class SessionValueExtensions
 {
-    private static readonly JsonSerializer Json = JsonSerializer.Create(new JsonSerializerSettings
+    private static readonly JsonSerializerOptions Json = new()
     {
-        TypeNameHandling = TypeNameHandling.None,
-        MetadataPropertyHandling = MetadataPropertyHandling.Ignore,
-        DateParseHandling = DateParseHandling.None,
+        PropertyNameCaseInsensitive = true,
+        IncludeFields = true,
         MaxDepth = 32,
-    });
+    };
 
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> as JSON.</summary>
     public static void Set<T>(this ISession session, string key, T value)
     {
         ArgumentNullException.ThrowIfNull(session);
-        using var text = new StringWriter();
-        Json.Serialize(text, value, typeof(T));
-        session.Set(key, Encoding.UTF8.GetBytes(text.ToString()));
+        session.Set(key, JsonSerializer.SerializeToUtf8Bytes(value, Json));
     }
 
     /// <summary>The value stored under <paramref name="key"/> by <see cref="Set{T}"/>, or <see langword="default"/> if there is none.</summary>
@@ -41,14 +38,7 @@ public static class SessionValueExtensions
 
         try
         {
-            using var json = new JsonTextReader(new StringReader(Encoding.UTF8.GetString(bytes)));
-            var value = Json.Deserialize<T>(json);
-            if (json.Read())
-            {
-                throw new JsonReaderException("Additional text after the value.");
-            }
-
-            return value;
+            return JsonSerializer.Deserialize<T>(bytes, Json);
         }
         catch (JsonException ex)
         {

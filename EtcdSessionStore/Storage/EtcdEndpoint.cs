@@ -7,7 +7,7 @@ internal sealed class EtcdEndpoint
 {
     private int _setAside;
 
-    /// <param name="name">The endpoint URL, for logs.</param>
+    /// <param name="name">The endpoint URL, for logs and the <c>server.address</c>/<c>server.port</c> of spans and metrics.</param>
     /// <param name="client">A client for this member only.</param>
     /// <param name="renewAuthToken">Makes the client authenticate again; <see langword="null"/> without authentication.</param>
     public EtcdEndpoint(string name, IEtcdClient client, Action? renewAuthToken)
@@ -15,9 +15,20 @@ internal sealed class EtcdEndpoint
         Name = name;
         Client = client;
         RenewAuthToken = renewAuthToken;
+        if (Uri.TryCreate(name, UriKind.Absolute, out var url) && url.Host.Length > 0)
+        {
+            ServerAddress = url.IdnHost;
+            ServerPort = url.Port;
+        }
     }
 
     public string Name { get; }
+
+    /// <summary>The member's host name or IP address; <see langword="null"/> for a client the app supplied.</summary>
+    public string? ServerAddress { get; }
+
+    /// <summary>The member's port; <see langword="null"/> for a client the app supplied.</summary>
+    public int? ServerPort { get; }
 
     public IEtcdClient Client { get; }
 

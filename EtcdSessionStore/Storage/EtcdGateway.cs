@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using dotnet_etcd.interfaces;
 using Etcd.AspNetCore.Session.Diagnostics;
 using Etcdserverpb;
@@ -93,42 +94,48 @@ internal sealed partial class EtcdGateway
     public static bool IsLeaseNotFound(Exception? ex) =>
         ex is RpcException { StatusCode: StatusCode.NotFound } rpc && rpc.Status.Detail.Contains("lease not found", StringComparison.Ordinal);
 
-    // Every call is one client span and one duration measurement (see docs/observability.md).
+    // Every call is one client span and one duration measurement, with OpenTelemetry's database-client
+    // attributes (see docs/observability.md).
     private async Task<TResponse> CallAsync<TRequest, TResponse>(
         string operation,
         TRequest request,
         Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,
         CancellationToken cancellationToken)
     {
-        using var activity = EtcdSessionInstrumentation.ActivitySource.StartActivity("etcd " + operation, ActivityKind.Client);
-        activity?.SetTag("db.system.name", "etcd");
-        activity?.SetTag("db.operation.name", operation);
+        using var activity = DatabaseConventions.StartCall(EtcdSessionInstrumentation.ActivitySource, operation);
+        var lastAttempt = new StrongBox<EtcdEndpoint?>();
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var response = await CallOnceAsync(operation, request, call, cancellationToken).ConfigureAwait(false);
-            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), failure: null);
+            var response = await CallOnceAsync(operation, request, call, lastAttempt, cancellationToken).ConfigureAwait(false);
+            Completed(activity, operation, started, lastAttempt.Value, errorType: null, cause: null, description: null);
             return response;
         }
         catch (EtcdSessionException ex)
         {
-            _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), ex.Kind);
+            Completed(activity, operation, started, lastAttempt.Value, SessionMetrics.KindName(ex.Kind), ex.InnerException, ex.Message);
             _metrics?.Failed(ex.Kind);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            activity?.SetTag("error.type", SessionMetrics.KindName(ex.Kind));
             throw;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, "cancelled by the caller");
+            Completed(activity, operation, started, lastAttempt.Value, DatabaseConventions.Cancelled, ex.InnerException, "cancelled by the caller");
             throw;
         }
+    }
+
+    private void Completed(Activity? activity, string operation, long started, EtcdEndpoint? endpoint, string? errorType, Exception? cause, string? description)
+    {
+        var statusCode = DatabaseConventions.StatusCodeOf(cause);
+        _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), errorType, endpoint, statusCode);
+        DatabaseConventions.Complete(activity, errorType, endpoint, statusCode, description);
     }
 
     private async Task<TResponse> CallOnceAsync<TRequest, TResponse>(
         string operation,
         TRequest request,
         Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,
+        StrongBox<EtcdEndpoint?> lastAttempt,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -137,10 +144,21 @@ internal sealed partial class EtcdGateway
         var started = Stopwatch.GetTimestamp();
         var renewed = false;
         EtcdEndpoint? failedOn = null;
+        Exception? previousFailure = null;
         for (var attempt = 1; ; attempt++)
         {
-            var endpoint = _endpoints.Pick(avoid: failedOn);
             var remaining = _ioTimeout - Stopwatch.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero && previousFailure is not null)
+            {
+                // A retry (after a late token renewal, or a pause that overran) found the budget already spent.
+                var spent = new EtcdSessionException(EtcdSessionErrorKind.Timeout, TimeoutMessage(operation), previousFailure);
+                Log.EtcdCallFailed(_logger, operation, Stopwatch.GetElapsedTime(started).TotalMilliseconds, spent.Kind, previousFailure);
+                throw spent;
+            }
+
+            var endpoint = _endpoints.Pick(avoid: failedOn);
+            lastAttempt.Value = endpoint;
+
             // Every attempt but the last gets a share of the budget; the last gets what is left.
             var attemptTimeout = remaining - _attemptTimeout > MinimumAttempt ? _attemptTimeout : remaining;
             using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(budget.Token);
@@ -157,6 +175,7 @@ internal sealed partial class EtcdGateway
             catch (Exception ex) when (ex is OperationCanceledException or RpcException)
             {
                 failure = ex;
+                previousFailure = ex;
             }
 
             // Every call the store makes is safe to repeat: reads, exact-key deletes, lease grants with a chosen
@@ -253,6 +272,7 @@ internal sealed partial class EtcdGateway
             StatusCode.DeadlineExceeded => EtcdSessionErrorKind.Timeout,
             StatusCode.Unknown when IsServerSideTimeout(ex) => EtcdSessionErrorKind.Timeout,
             _ when IsNoSpace(ex) => EtcdSessionErrorKind.Unavailable,
+            null when ex is OperationCanceledException => EtcdSessionErrorKind.Unavailable, // cancelled inside the client, not by us
             StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Aborted => EtcdSessionErrorKind.Unavailable,
             StatusCode.PermissionDenied or StatusCode.Unauthenticated => EtcdSessionErrorKind.PermissionDenied,
             StatusCode.ResourceExhausted => EtcdSessionErrorKind.TooLarge,
@@ -274,7 +294,7 @@ internal sealed partial class EtcdGateway
 
         var message = kind switch
         {
-            EtcdSessionErrorKind.Timeout => $"etcd {operation} did not answer within the IOTimeout of {_ioTimeout.TotalSeconds:0.###} s. A write that timed out may still have been applied.",
+            EtcdSessionErrorKind.Timeout => TimeoutMessage(operation),
             EtcdSessionErrorKind.Unavailable => $"etcd {operation} failed: etcd is unavailable ({status}).",
             EtcdSessionErrorKind.PermissionDenied => $"etcd {operation} was refused: check the etcd user, password and its role's permission on the key prefix ({status}).",
             EtcdSessionErrorKind.TooLarge => $"etcd {operation} was refused as too large; raise etcd's --max-request-bytes or store less in the session ({status}).",
@@ -282,6 +302,9 @@ internal sealed partial class EtcdGateway
         };
         return new EtcdSessionException(kind, message, ex);
     }
+
+    private string TimeoutMessage(string operation) =>
+        $"etcd {operation} did not answer within the IOTimeout of {_ioTimeout.TotalSeconds:0.###} s. A write that timed out may still have been applied.";
 
     private static partial class Log
     {

@@ -13,7 +13,7 @@ namespace Etcd.AspNetCore.Session;
 /// <see cref="EtcdAuthenticationBuilderExtensions.StoreTicketsInEtcd"/>, revoking also ends the user's sign-in
 /// tickets: every one for <see cref="RevokeAllAsync"/>, those signed in with that session for <see cref="RevokeAsync"/>.
 /// </summary>
-public sealed class EtcdSessionDirectory
+public sealed partial class EtcdSessionDirectory
 {
     // Each revoke takes one compare and two deletes: 40 stay under etcd's default of 128 per transaction side.
     private const int RevokeBatchSize = 40;

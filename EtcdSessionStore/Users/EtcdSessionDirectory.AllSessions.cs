@@ -1,0 +1,171 @@
+using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Users;
+using Etcdserverpb;
+using Google.Protobuf;
+using Mvccpb;
+
+namespace Etcd.AspNetCore.Session;
+
+// Every stored session under the key prefix, whoever it belongs to: for operators' tools (the admin tool is
+// built on these). Sessions are found by their non-secret id by scanning the sessions prefix page by page,
+// because the id lives in the value, not in the key: fine for an operator, not for a request path.
+public sealed partial class EtcdSessionDirectory
+{
+    /// <summary>The largest page <see cref="ListAllAsync"/> returns.</summary>
+    public const int MaxPageSize = 1000;
+
+    private const int ScanPageSize = 500;
+
+    private string SessionsPrefix => SessionKeys.SessionsPrefix(_backend.Options.KeyPrefix);
+
+    /// <summary>The number of stored sessions under the key prefix (one count-only Range).</summary>
+    /// <exception cref="EtcdSessionException">etcd failed.</exception>
+    public Task<long> CountAsync(CancellationToken cancellationToken = default) => CountPrefixAsync(SessionsPrefix, cancellationToken);
+
+    /// <summary>A page of every stored session, in etcd key order, without secret keys.</summary>
+    /// <param name="pageSize">Sessions per page, from 1 to <see cref="MaxPageSize"/>.</param>
+    /// <param name="continuationToken">The <see cref="EtcdSessionPage.ContinuationToken"/> of the previous page, or <see langword="null"/> for the first.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="EtcdSessionException">etcd failed.</exception>
+    public async Task<EtcdSessionPage> ListAllAsync(int pageSize = 50, string? continuationToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, MaxPageSize);
+        var page = await PageAsync(continuationToken, pageSize, cancellationToken).ConfigureAwait(false);
+        return new EtcdSessionPage([.. page.Kvs.Select(Summarize)], page.More ? Token(page.Kvs[^1]) : null);
+    }
+
+    /// <summary>The stored session with the non-secret id <paramref name="sessionId"/>, with its items; <see langword="null"/> if there is none.</summary>
+    /// <exception cref="EtcdSessionException">etcd failed, or the session's value cannot be read (<see cref="EtcdSessionErrorKind.CorruptData"/>).</exception>
+    public async Task<EtcdSessionDetails?> FindAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        if (await FindStoredAsync(sessionId, cancellationToken).ConfigureAwait(false) is not { } kv)
+        {
+            return null;
+        }
+
+        var (stored, items) = _backend.Decode(kv);
+        var header = stored.Header;
+        return new EtcdSessionDetails(header.Id, header.User, header.Created, SessionBackend.DeadlineOf(stored), header.AbsoluteExpiry,
+            header.Serializer, kv.Value.Length, header.Metadata ?? new Dictionary<string, string>(), items);
+    }
+
+    /// <summary>
+    /// Destroys the session with the non-secret id <paramref name="sessionId"/>, and its user-index entry, in one
+    /// transaction; its next request starts a fresh, anonymous session.
+    /// </summary>
+    /// <returns><see langword="true"/> if the session existed and was destroyed.</returns>
+    /// <exception cref="EtcdSessionException">etcd failed; or the session kept changing for longer than <see cref="EtcdSessionOptions.IOTimeout"/> (<see cref="EtcdSessionErrorKind.Conflict"/>).</exception>
+    public async Task<bool> RevokeByIdAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        for (var attempt = 1; !budget.IsSpent; attempt++)
+        {
+            if (await FindStoredAsync(sessionId, cancellationToken).ConfigureAwait(false) is not { } kv)
+            {
+                return false;
+            }
+
+            var header = _backend.Decode(kv).Stored.Header;
+            var txn = SessionRemoval.Guarded(_backend.Options.KeyPrefix, kv.Key.ToStringUtf8(), kv.ModRevision, header);
+            if ((await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                _backend.Metrics?.Destroyed(1);
+                return true;
+            }
+
+            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+            $"Session {sessionId} kept changing for longer than IOTimeout while it was being revoked; try again.");
+    }
+
+    /// <summary>Sessions, user-index entries, leases and the etcd member's version, database size and revision.</summary>
+    /// <exception cref="EtcdSessionException">etcd failed.</exception>
+    public async Task<EtcdSessionStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
+    {
+        var sessions = await CountPrefixAsync(SessionsPrefix, cancellationToken).ConfigureAwait(false);
+        var indexed = await CountPrefixAsync(UserSessionIndex.RootPrefix(_backend.Options.KeyPrefix), cancellationToken).ConfigureAwait(false);
+        var leases = await _backend.Gateway.LeasesAsync(cancellationToken).ConfigureAwait(false);
+        var status = await _backend.Gateway.StatusAsync(cancellationToken).ConfigureAwait(false);
+        var expiryLeases = leases.Leases.Count(l => ExpiryLease.ExpiryOf(l.ID) is not null);
+        return new EtcdSessionStatistics(_backend.Options.KeyPrefix, sessions, indexed, leases.Leases.Count, expiryLeases,
+            status.Version, status.DbSize, status.DbSizeInUse, status.Header.Revision);
+    }
+
+    private async Task<long> CountPrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var range = KeyRange.Prefix(prefix);
+        range.CountOnly = true;
+        return (await _backend.Gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false)).Count;
+    }
+
+    private Task<RangeResponse> PageAsync(string? after, int limit, CancellationToken cancellationToken)
+    {
+        var range = KeyRange.Prefix(SessionsPrefix);
+        if (after is not null)
+        {
+            range.Key = ByteString.CopyFromUtf8(SessionsPrefix + after + "\0"); // the first key after the token
+        }
+
+        range.Limit = limit;
+        return _backend.Gateway.RangeAsync(range, cancellationToken);
+    }
+
+    private async Task<KeyValue?> FindStoredAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = await PageAsync(after, ScanPageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var kv in page.Kvs)
+            {
+                if (TryHeaderId(kv) == sessionId)
+                {
+                    return kv;
+                }
+            }
+
+            if (!page.More || page.Kvs.Count == 0)
+            {
+                return null;
+            }
+
+            after = Token(page.Kvs[^1]);
+        }
+    }
+
+    private static string? TryHeaderId(KeyValue kv)
+    {
+        try
+        {
+            return SessionEnvelope.Decode(kv.Value.Memory).Header.Id;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static EtcdSessionSummary Summarize(KeyValue kv)
+    {
+        try
+        {
+            var (header, _) = SessionEnvelope.Decode(kv.Value.Memory);
+            var expires = SessionBackend.DeadlineOf(new StoredSession(header, kv.Value, kv.ModRevision, kv.Lease));
+            return new EtcdSessionSummary(header.Id, header.User, header.Created, expires, kv.Value.Length, readError: null);
+        }
+        catch (FormatException ex)
+        {
+            return new EtcdSessionSummary(null, null, null, null, kv.Value.Length, ex.Message);
+        }
+    }
+
+    // The page token is the hash part of the etcd key: already visible to anyone who can read etcd, and no cookie.
+    private string Token(KeyValue kv) => kv.Key.ToStringUtf8()[SessionsPrefix.Length..];
+}
