@@ -73,7 +73,12 @@ public static class ShopApp
             user = e.UserName,
             revision = e.Revision,
             observedAt = e.ObservedAt,
-        }))).WithoutSessionRefresh(); // a page polling the log does not keep an abandoned session alive
+        }))).WithoutSessionRefresh(); // a script polling the log does not keep an abandoned session alive
+
+        // [poll-without-refresh]
+        app.MapGet("/events/log", (HttpContext context) => Results.Content(ShopPages.EventLogFragment(PageFrame.Of(context)), "text/html; charset=utf-8"))
+            .WithoutSessionRefresh(); // the pages poll it: reading the session here never extends it
+        // [/poll-without-refresh]
 
         app.MapGet("/demo.css", (HttpContext context) =>
         {

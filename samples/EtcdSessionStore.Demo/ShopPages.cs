@@ -110,11 +110,18 @@ internal static class ShopPages
             """;
 
     // The live event log; a page that refreshes it in place would replace this section.
+    /// <summary>Replaces the event log every 3 s with a fresh one from <c>/events/log</c> (rendered and encoded by the server).</summary>
+    private const string PollEventLog =
+        "<script>setInterval(() => fetch('/events/log').then(r => r.ok ? r.text() : null).then(html => { const log = document.getElementById('event-log'); if (html && log) { log.outerHTML = html; } }), 3000);</script>";
+
+    /// <summary>The event log alone: what the pages fetch every few seconds to refresh it in place.</summary>
+    public static string EventLogFragment(PageFrame frame) => EventLog(frame);
+
     private static string EventLog(PageFrame frame)
     {
         var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture,
-            $"<section class=card id=event-log><h2>Live event log</h2><p class=muted>Session events from every instance, as instance {Encode(frame.Instance)} sees them through its etcd watch. Newest first; reload for new ones.</p>");
+            $"<section class=card id=event-log><h2>Live event log</h2><p class=muted>Session events from every instance, as instance {Encode(frame.Instance)} sees them through its etcd watch. Newest first; it refreshes itself every 3 s from <code>/events/log</code>, an endpoint marked <code>WithoutSessionRefresh()</code>, so an open tab does not keep an abandoned session alive.</p>");
         if (frame.EventsProblem is { } problem)
         {
             html.Append(CultureInfo.InvariantCulture, $"<p class=warning>{Encode(problem)}</p>");
@@ -167,6 +174,7 @@ internal static class ShopPages
             <div class=instance><span>Served by instance <b>{Encode(frame.Instance)}</b> <span class=muted>(process {frame.ProcessId.ToString(CultureInfo.InvariantCulture)})</span></span>{peer}</div>
             <main><div class=content><h1>{Encode(title)}</h1>{content}</div>
             <aside>{(withSessionCard ? SessionCard(frame) : "")}{EventLog(frame)}</aside></main>
+            {PollEventLog}
             </body></html>
             """;
     }
