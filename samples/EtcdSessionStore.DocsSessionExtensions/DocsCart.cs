@@ -20,7 +20,7 @@ public static class DocsCart
         });
         routes.MapGet("/cart", (HttpContext context) => Results.Ok(new
         {
-            sessionId = context.Session.GetInfo().Id,
+            sessionId = context.Session.GetInfo().SessionId,
             items = context.Session.Get<List<string>>(Key) ?? [],
         }));
         return routes;
