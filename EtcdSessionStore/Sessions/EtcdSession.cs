@@ -186,9 +186,9 @@ internal sealed partial class EtcdSession : ISession
             throw new ArgumentException("The item key is not valid Unicode (it contains a lone surrogate).", nameof(key), ex);
         }
 
-        if (bytes > EtcdSessionDefaults.MaxItemKeyBytes)
+        if (bytes > StoreLimits.MaxItemKeyBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(key), $"The item key is {bytes} bytes in UTF-8; the limit is {EtcdSessionDefaults.MaxItemKeyBytes}.");
+            throw new ArgumentOutOfRangeException(nameof(key), $"The item key is {bytes} bytes in UTF-8; the limit is {StoreLimits.MaxItemKeyBytes}.");
         }
     }
 
