@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authentication;

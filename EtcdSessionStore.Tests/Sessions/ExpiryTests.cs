@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;

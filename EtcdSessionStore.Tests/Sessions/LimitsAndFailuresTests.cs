@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using dotnet_etcd.interfaces;
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
@@ -9,6 +9,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using dotnet_etcd.interfaces;
 
 namespace Etcd.AspNetCore.Session.Tests.Sessions;
 

@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Etcd.AspNetCore.Session.AspNetCore;
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Users;
@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Etcd.AspNetCore.Session.Authentication;
@@ -174,79 +173,4 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
         Log.TicketRemoved(_logger, SessionKeys.TicketId(reference));
     }
-
-    /// <summary>
-    /// Puts the ticket and its index entry on the expiry lease of the ticket, in one transaction: a new ticket
-    /// only if its key is free, a renewed one only if it and its entry still exist (the entry keeps its value and
-    /// moves to the new lease).
-    /// </summary>
-    /// <returns><see langword="false"/> when the guard failed: nothing was written.</returns>
-    private async Task<bool> WriteAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, bool isNew, CancellationToken cancellationToken)
-    {
-        var key = ByteString.CopyFromUtf8(storageKey);
-        var value = ByteString.CopyFrom(TicketEnvelope.Encode(header.Id, header.User, _protector.Protect(TicketSerializer.Default.Serialize(ticket))));
-        var expiresAt = ticket.Properties.ExpiresUtc ?? _backend.Time.GetUtcNow() + _lifetime;
-        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
-        while (true)
-        {
-            var lease = await _backend.Leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
-            var txn = new TxnRequest();
-            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } });
-            if (isNew)
-            {
-                txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-                if (header.User is not null)
-                {
-                    txn.Success.Add(UserTicketIndex.Put(KeyPrefix, header, storageKey, lease));
-                }
-            }
-            else
-            {
-                txn.Compare.Add(Exists(key));
-                if (header.User is not null)
-                {
-                    var entryKey = ByteString.CopyFromUtf8(UserTicketIndex.EntryKey(KeyPrefix, header.User, header.Id));
-                    txn.Compare.Add(Exists(entryKey));
-                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = entryKey, IgnoreValue = true, Lease = lease } });
-                }
-            }
-
-            try
-            {
-                return (await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded;
-            }
-            catch (EtcdSessionException ex) when (EtcdGateway.IsLeaseNotFound(ex.InnerException) && !budget.IsSpent)
-            {
-                _backend.Leases.Forget(lease); // revoked behind our back: grant it again
-            }
-        }
-    }
-
-    private static Compare Exists(ByteString key) => new()
-    {
-        Key = key,
-        Target = Compare.Types.CompareTarget.Create,
-        Result = Compare.Types.CompareResult.Greater,
-        CreateRevision = 0,
-    };
-
-    private static string? UserInHeader(Mvccpb.KeyValue kv)
-    {
-        try
-        {
-            return TicketEnvelope.Decode(kv.Value.Memory).User;
-        }
-        catch (FormatException)
-        {
-            return null; // not ours to read: delete the ticket; an entry, if any, goes with its lease
-        }
-    }
-
-    /// <summary>The user a ticket is indexed under: its principal's name, when it has one that fits the index.</summary>
-    private static string? UserOf(AuthenticationTicket ticket) =>
-        ticket.Principal.Identity?.Name is { Length: > 0 and <= UserSessionIndex.MaxUserNameLength } name ? name : null;
-
-    /// <summary>The public id of the request's etcd session, when the request has one that is available.</summary>
-    private static string? SessionIdOf(HttpContext? context) =>
-        (context?.Features.Get<ISessionFeature>() as EtcdSessionFeature)?.EtcdSession is { IsAvailable: true } session ? session.Id : null;
 }

@@ -1,5 +1,5 @@
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
-using Etcd.AspNetCore.Session.Storage;
 using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.Events;
@@ -71,9 +71,7 @@ internal static class SessionEventClassifier
 
     private static bool HadExpired(SessionHeader header, KeyValue previous, DateTimeOffset now)
     {
-        var idle = ExpiryLease.ExpiryOf(previous.Lease);
-        var deadline = idle is null ? header.AbsoluteExpiry : header.AbsoluteExpiry is { } abs && abs < idle ? abs : idle;
-        return deadline is { } d && d - ExpirySlack <= now;
+        return SessionDeadline.Of(previous.Lease, header.AbsoluteExpiry) is { } deadline && deadline - ExpirySlack <= now;
     }
 
     private static SessionHeader? TryHeader(KeyValue? kv)

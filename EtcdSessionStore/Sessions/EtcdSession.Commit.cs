@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 
@@ -58,7 +59,7 @@ internal sealed partial class EtcdSession
         }
 
         var next = _backend.NextExpiry(_stored.Header, IdleTimeout);
-        if (ExpiryLease.ExpiryOf(_stored.LeaseId) is { } current && next - current < _backend.Options.EffectiveRefreshInterval)
+        if (!SessionDeadline.IsRefreshDue(_stored.LeaseId, next, _backend.Options.EffectiveRefreshInterval))
         {
             return;
         }

@@ -1,4 +1,5 @@
 using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Storage;
@@ -93,19 +94,10 @@ internal sealed partial class SessionBackend
         Decode(new KeyValue { Value = stored.Value, ModRevision = stored.ModRevision, Lease = stored.LeaseId }).Items;
 
     /// <summary>When the stored session stops being valid: the earlier of its idle and absolute deadlines.</summary>
-    public static DateTimeOffset? DeadlineOf(StoredSession stored)
-    {
-        var idle = ExpiryLease.ExpiryOf(stored.LeaseId);
-        var abs = stored.Header.AbsoluteExpiry;
-        return idle is null ? abs : abs is null ? idle : (idle < abs ? idle : abs);
-    }
+    public static DateTimeOffset? DeadlineOf(StoredSession stored) => SessionDeadline.Of(stored.LeaseId, stored.Header.AbsoluteExpiry);
 
-    /// <summary>The expiry a write made now gives: now plus the idle timeout, capped by the absolute deadline.</summary>
-    public DateTimeOffset NextExpiry(SessionHeader header, TimeSpan idleTimeout)
-    {
-        var idle = Time.GetUtcNow() + idleTimeout;
-        return header.AbsoluteExpiry is { } abs && abs < idle ? abs : idle;
-    }
+    /// <summary>The expiry a write made now gives the session.</summary>
+    public DateTimeOffset NextExpiry(SessionHeader header, TimeSpan idleTimeout) => SessionDeadline.Next(Time.GetUtcNow(), idleTimeout, header.AbsoluteExpiry);
 
     private static partial class Log
     {

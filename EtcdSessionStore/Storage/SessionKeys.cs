@@ -45,7 +45,8 @@ internal static class SessionKeys
     /// </summary>
     public static string TicketId(string reference) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("ticket-id/" + reference)).AsSpan(0, 16));
 
-    private static string Hash(string secret)
+    /// <summary>The base64url SHA-256 of <paramref name="secret"/>: how a secret (or a user name) becomes part of an etcd key.</summary>
+    public static string Hash(string secret)
     {
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(secret), digest);

@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;

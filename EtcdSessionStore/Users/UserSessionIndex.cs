@@ -1,7 +1,5 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
@@ -115,8 +113,7 @@ internal static class UserSessionIndex
             }
 
             var abs = root.TryGetProperty("abs", out var a) ? DateTimeOffset.FromUnixTimeMilliseconds(a.GetInt64()) : (DateTimeOffset?)null;
-            var idle = ExpiryLease.ExpiryOf(kv.Lease);
-            var expires = idle is null ? abs : abs is null ? idle : (idle < abs ? idle : abs);
+            var expires = SessionDeadline.Of(kv.Lease, abs);
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             if (root.TryGetProperty("meta", out var meta))
             {
@@ -143,12 +140,7 @@ internal static class UserSessionIndex
 
     private static int StoredBytes(string text) => JsonEncodedText.Encode(text).EncodedUtf8Bytes.Length;
 
-    /// <summary>The form of a user name in index keys: base64url(SHA-256(UTF-8 name)).</summary>
-    public static string UserHash(string user)
-    {
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(user), digest);
-        return Base64Url.EncodeToString(digest);
-    }
+    /// <summary>The hashed user name in index keys (the name itself is never part of a key).</summary>
+    public static string UserHash(string user) => SessionKeys.Hash(user);
 }
 

@@ -1,13 +1,17 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
-namespace Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Storage;
+
+namespace Etcd.AspNetCore.Session.Expiry;
 
 /// <summary>
 /// Grants expiry leases (<see cref="ExpiryLease"/>) on first use and remembers which ones this process has
-/// granted, so that a busy instance grants a lease per expiry second, not one per session. Each lease takes at
-/// most <see cref="KeysPerLease"/> of this instance's writes for its second; the next ones go to the next slot.
-/// On etcd 3.4.23 a put that attaches a key to a lease copies the lease's key list, so a lease must stay small.
+/// granted, so that a busy instance grants a lease per expiry second, not one per session. Each lease takes
+/// <see cref="KeysPerLease"/> of this instance's writes for its second, then the next ones go to the next slot; past
+/// the last of the <see cref="ExpiryLease.MaxSlot"/> + 1 slots (above about 16,000 writes a second by one instance)
+/// the last slot takes them all. On etcd 3.4.23 a put that attaches a key to a lease copies the lease's key list, so a
+/// lease must stay small.
 /// </summary>
 internal sealed class ExpiryLeasePool
 {

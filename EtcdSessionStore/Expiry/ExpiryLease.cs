@@ -1,4 +1,4 @@
-namespace Etcd.AspNetCore.Session.Storage;
+namespace Etcd.AspNetCore.Session.Expiry;
 
 /// <summary>
 /// The naming scheme of expiry leases: etcd leases shared by the sessions that expire in the same second,

@@ -1,0 +1,30 @@
+namespace Etcd.AspNetCore.Session.Expiry;
+
+/// <summary>
+/// When a session (or a sign-in ticket) stops being valid, and when a write made now makes it expire: the one place
+/// that combines the idle deadline (encoded in the expiry lease's id, see <see cref="ExpiryLease"/>) with the absolute
+/// deadline (stored in the value). etcd resets lease timers on a leader change, so readers check this too.
+/// </summary>
+internal static class SessionDeadline
+{
+    /// <summary>The earlier of the idle deadline of <paramref name="leaseId"/> and <paramref name="absoluteExpiry"/>, if either is known.</summary>
+    public static DateTimeOffset? Of(long leaseId, DateTimeOffset? absoluteExpiry)
+    {
+        var idle = ExpiryLease.ExpiryOf(leaseId);
+        return idle is null ? absoluteExpiry : absoluteExpiry is { } abs && abs < idle ? abs : idle;
+    }
+
+    /// <summary>The expiry a write made at <paramref name="now"/> gives: now plus the idle timeout, capped by the absolute deadline.</summary>
+    public static DateTimeOffset Next(DateTimeOffset now, TimeSpan idleTimeout, DateTimeOffset? absoluteExpiry)
+    {
+        var idle = now + idleTimeout;
+        return absoluteExpiry is { } abs && abs < idle ? abs : idle;
+    }
+
+    /// <summary>
+    /// A read-only request pushes the expiry forward only when that gains at least <paramref name="refreshInterval"/>
+    /// over the lease the session is on: at most one extra write per interval per session.
+    /// </summary>
+    public static bool IsRefreshDue(long currentLeaseId, DateTimeOffset next, TimeSpan refreshInterval) =>
+        ExpiryLease.ExpiryOf(currentLeaseId) is not { } current || next - current >= refreshInterval;
+}
