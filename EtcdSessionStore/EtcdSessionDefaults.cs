@@ -1,6 +1,6 @@
 namespace Etcd.AspNetCore.Session;
 
-/// <summary>Fixed defaults of the etcd session store.</summary>
+/// <summary>Fixed defaults of the etcd session store: the values its options and cookie start with.</summary>
 public static class EtcdSessionDefaults
 {
     /// <summary>The default etcd key prefix: <c>aspnet-sessions/</c>.</summary>
@@ -15,14 +15,8 @@ public static class EtcdSessionDefaults
     /// <summary>The default endpoint list: a local single-member etcd.</summary>
     public const string Endpoints = "http://127.0.0.1:2379";
 
-    /// <summary>etcd's own default limit for one request (<c>--max-request-bytes</c>, 1.5 MiB).</summary>
-    public const int EtcdMaxRequestBytes = 1_572_864;
-
-    /// <summary>The default limit for one stored session value: 1 MiB.</summary>
+    /// <summary>The default limit for one stored session value (<see cref="EtcdSessionOptions.MaxSessionBytes"/>): 1 MiB.</summary>
     public const int MaxSessionBytes = 1_048_576;
-
-    /// <summary>The largest key accepted by <c>ISession.Set</c>, in UTF-8 bytes.</summary>
-    public const int MaxItemKeyBytes = 1024;
 
     /// <summary>The default session cookie name: <c>.Etcd.Session</c>.</summary>
     public const string CookieName = ".Etcd.Session";

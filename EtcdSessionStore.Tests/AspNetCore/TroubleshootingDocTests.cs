@@ -31,10 +31,14 @@ public sealed class TroubleshootingDocTests
     public void Troubleshooting_ListsEveryErrorKind([Values] EtcdSessionErrorKind kind) =>
         Assert.That(Troubleshooting, Does.Match($@"(?m)^\|\s*`{kind}`\s*\|"), $"docs/troubleshooting.md needs a row '| `{kind}` | ... |'");
 
-    /// <summary>The fixed start (up to the first placeholder) of every misuse exception message in the library's source.</summary>
+    /// <summary>
+    /// The fixed start (up to the first placeholder) of every misuse and bad-argument exception message in the
+    /// library's source (an argument exception's message may follow its <c>nameof(parameter)</c>).
+    /// </summary>
     public static IEnumerable<TestCaseData> MisuseMessages() =>
         from file in Directory.GetFiles(RepositoryPaths.Of("EtcdSessionStore"), "*.cs", SearchOption.AllDirectories)
-        from Match thrown in Regex.Matches(File.ReadAllText(file), @"new (?<type>InvalidOperationException|NotSupportedException)\(\s*\$?""(?<text>[^""{]*)")
+        from Match thrown in Regex.Matches(File.ReadAllText(file),
+            @"new (?<type>InvalidOperationException|NotSupportedException|ArgumentException|ArgumentOutOfRangeException)\(\s*(nameof\(\w+\),\s*)?\$?""(?<text>[^""{]*)")
         let start = thrown.Groups["text"].Value.Trim()
         where start.Length >= 12
         select new TestCaseData(thrown.Groups["type"].Value, start).SetArgDisplayNames(Path.GetFileName(file), start.Length > 40 ? start[..40] : start);

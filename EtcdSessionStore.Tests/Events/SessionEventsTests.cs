@@ -26,7 +26,7 @@ public sealed class SessionEventsTests
         var loaded = await app.OpenAsync(session.SessionKey);
         loaded.SetString("cart", "pears");
         await loaded.CommitAsync();
-        await loaded.RegenerateIdAsync("alice");
+        await loaded.BindUserAsync("alice");
         await loaded.DestroyAsync();
 
         var seen = await events.TakeAsync(4, cts.Token);

@@ -41,8 +41,10 @@ public sealed class LimitsAndFailuresTests
 
         Assert.Multiple(() =>
         {
-            Assert.Throws<ArgumentOutOfRangeException>(() => session.SetString(new string('k', 2000), "v"));
-            Assert.Throws<ArgumentException>(() => session.SetString("bad\ud800key", "v"));
+            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => session.SetString(new string('k', 2000), "v"))!.Message,
+                Does.StartWith("The item key is 2000 bytes in UTF-8; the limit is 1024."), "an item key, not the secret session key");
+            Assert.That(Assert.Throws<ArgumentException>(() => session.SetString("bad\ud800key", "v"))!.Message,
+                Does.StartWith("The item key is not valid Unicode"));
         });
     }
 

@@ -25,8 +25,8 @@ public sealed class AllSessionsTests
             Assert.That(await directory.CountAsync(), Is.EqualTo(2));
             Assert.That(first.ContinuationToken, Is.Not.Null);
             Assert.That(second.ContinuationToken, Is.Null);
-            Assert.That(all.Select(s => s.Id), Is.EquivalentTo(new[] { alice.Id, anonymousId }));
-            Assert.That(all.Single(s => s.Id == alice.Id).UserName, Is.EqualTo("alice"));
+            Assert.That(all.Select(s => s.SessionId), Is.EquivalentTo(new[] { alice.Id, anonymousId }));
+            Assert.That(all.Single(s => s.SessionId == alice.Id).UserName, Is.EqualTo("alice"));
             Assert.That(all.Select(s => s.StoredBytes), Is.All.GreaterThan(0));
             Assert.That(first.ContinuationToken, Is.Not.EqualTo(alice.SessionKey).And.Not.EqualTo(anonymousSecret));
         });

@@ -17,7 +17,7 @@ public sealed class SessionsByUserTests
         var secret = await StoredSessionAsync(store);
         var session = await store.OpenAsync(secret);
 
-        var newSecret = await session.RegenerateIdAsync("alice", new Dictionary<string, string> { ["ua"] = "Firefox" });
+        var newSecret = await session.BindUserAsync("alice", new Dictionary<string, string> { ["ua"] = "Firefox" });
 
         var stored = await GetAsync(store.StorageKeyOf(newSecret));
         var entry = await GetAsync(UserSessionIndex.EntryKey(store.Prefix, "alice", session.Id));
@@ -74,7 +74,7 @@ public sealed class SessionsByUserTests
         var directory = store.Services.GetRequiredService<EtcdSessionDirectory>();
         var session = await SignedInSessionAsync(store, "alice", "phone");
 
-        await session.RegenerateIdAsync("bob");
+        await session.BindUserAsync("bob");
 
         Assert.That(await directory.ListAsync("alice"), Is.Empty);
         Assert.That((await directory.ListAsync("bob")).Single().SessionId, Is.EqualTo(session.Id));
@@ -87,7 +87,7 @@ public sealed class SessionsByUserTests
         var directory = store.Services.GetRequiredService<EtcdSessionDirectory>();
         var session = store.NewSession();
 
-        var secret = await session.RegenerateIdAsync("alice");
+        var secret = await session.BindUserAsync("alice");
         Assert.That(await directory.ListAsync("alice"), Is.Empty, "nothing is written before the commit");
         await session.CommitAsync();
 
@@ -217,12 +217,12 @@ public sealed class SessionsByUserTests
     }
 
     [Test]
-    public void RegenerateIdAsync_WithAnOverlongUserName_ThrowsAndNamesTheLimit()
+    public void BindUserAsync_WithAnOverlongUserName_ThrowsAndNamesTheLimit()
     {
         using var store = TestStore.Create();
         var session = store.NewSession();
 
-        var ex = Assert.ThrowsAsync<ArgumentException>(() => session.RegenerateIdAsync(new string('x', 300)));
+        var ex = Assert.ThrowsAsync<ArgumentException>(() => session.BindUserAsync(new string('x', 300)));
 
         Assert.That(ex!.Message, Does.Contain("256"));
     }
@@ -235,7 +235,7 @@ public sealed class SessionsByUserTests
         var user = new string('<', UserSessionIndex.MaxUserNameLength);
         var metadata = new Dictionary<string, string> { ["ua"] = new string('"', 160) }; // 4 + 160 * 6 bytes as stored
 
-        await session.RegenerateIdAsync(user, metadata);
+        await session.BindUserAsync(user, metadata);
         await session.CommitAsync();
 
         var reopened = await store.OpenAsync(session.SessionKey);
@@ -250,7 +250,7 @@ public sealed class SessionsByUserTests
         var session = store.NewSession();
         var metadata = new Dictionary<string, string> { ["ua"] = new string('<', 200) }; // 200 characters, 1200 bytes escaped
 
-        var ex = Assert.ThrowsAsync<ArgumentException>(() => session.RegenerateIdAsync("alice", metadata));
+        var ex = Assert.ThrowsAsync<ArgumentException>(() => session.BindUserAsync("alice", metadata));
 
         Assert.That(ex!.Message, Does.Contain("as stored").And.Contain("1024"));
     }
@@ -269,7 +269,7 @@ public sealed class SessionsByUserTests
     {
         var session = await store.OpenAsync(await StoredSessionAsync(store));
         session.SetString("user", user);
-        await session.RegenerateIdAsync(user, new Dictionary<string, string> { ["ua"] = userAgent });
+        await session.BindUserAsync(user, new Dictionary<string, string> { ["ua"] = userAgent });
         await session.CommitAsync();
         return session;
     }
@@ -280,7 +280,7 @@ public sealed class SessionsByUserTests
         using var store = TestStore.Create();
         var secret = await StoredSessionAsync(store);
         var session = await store.OpenAsync(secret);
-        await session.RegenerateIdAsync("alice");
+        await session.BindUserAsync("alice");
         var broken = "{\"v\":1,\"id\":\"x\",\"user\":\"alice\",\"key\":\"k\",\"created\":9223372036854775807,\"seen\":9223372036854775807}";
         await EtcdFixture.Client.PutAsync(UserSessionIndex.EntryKey(store.Prefix, "alice", "x"), broken);
 

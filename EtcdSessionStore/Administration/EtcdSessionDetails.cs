@@ -7,7 +7,7 @@ namespace Etcd.AspNetCore.Session;
 public sealed class EtcdSessionDetails
 {
     internal EtcdSessionDetails(
-        string id,
+        string sessionId,
         string? userName,
         DateTimeOffset? created,
         DateTimeOffset? expiresAt,
@@ -17,7 +17,7 @@ public sealed class EtcdSessionDetails
         IReadOnlyDictionary<string, string> metadata,
         IReadOnlyDictionary<string, byte[]> items)
     {
-        Id = id;
+        SessionId = sessionId;
         UserName = userName;
         Created = created;
         ExpiresAt = expiresAt;
@@ -29,7 +29,7 @@ public sealed class EtcdSessionDetails
     }
 
     /// <summary>The session's stable, non-secret id.</summary>
-    public string Id { get; }
+    public string SessionId { get; }
 
     /// <summary>The user the session is bound to, if any.</summary>
     public string? UserName { get; }

@@ -3,9 +3,9 @@ namespace Etcd.AspNetCore.Session;
 /// <summary>One stored session as <see cref="EtcdSessionDirectory.ListAllAsync"/> lists it: never its secret key.</summary>
 public sealed class EtcdSessionSummary
 {
-    internal EtcdSessionSummary(string? id, string? userName, DateTimeOffset? created, DateTimeOffset? expiresAt, int storedBytes, string? readError)
+    internal EtcdSessionSummary(string? sessionId, string? userName, DateTimeOffset? created, DateTimeOffset? expiresAt, int storedBytes, string? readError)
     {
-        Id = id;
+        SessionId = sessionId;
         UserName = userName;
         Created = created;
         ExpiresAt = expiresAt;
@@ -14,7 +14,7 @@ public sealed class EtcdSessionSummary
     }
 
     /// <summary>The session's stable, non-secret id; <see langword="null"/> when the stored value could not be read (<see cref="ReadError"/>).</summary>
-    public string? Id { get; }
+    public string? SessionId { get; }
 
     /// <summary>The user the session is bound to, if any.</summary>
     public string? UserName { get; }

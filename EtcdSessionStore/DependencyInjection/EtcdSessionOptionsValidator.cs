@@ -59,9 +59,9 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:IOTimeout '{options.IOTimeout}' is invalid: it must be more than zero and at most 5 minutes.");
         }
 
-        if (options.MaxSessionBytes < 1024 || options.MaxSessionBytes > EtcdSessionDefaults.EtcdMaxRequestBytes - 4096)
+        if (options.MaxSessionBytes < 1024 || options.MaxSessionBytes > StoreLimits.EtcdMaxRequestBytes - 4096)
         {
-            failures.Add($"{Section}:MaxSessionBytes '{options.MaxSessionBytes}' is invalid: it must be between 1024 and {EtcdSessionDefaults.EtcdMaxRequestBytes - 4096} (etcd's default request limit less room for the key and transaction).");
+            failures.Add($"{Section}:MaxSessionBytes '{options.MaxSessionBytes}' is invalid: it must be between 1024 and {StoreLimits.EtcdMaxRequestBytes - 4096} (etcd's default request limit less room for the key and transaction).");
         }
 
 

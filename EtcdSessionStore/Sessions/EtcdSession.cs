@@ -183,12 +183,12 @@ internal sealed partial class EtcdSession : ISession
         }
         catch (EncoderFallbackException ex)
         {
-            throw new ArgumentException("The session key is not valid Unicode (it contains a lone surrogate).", nameof(key), ex);
+            throw new ArgumentException("The item key is not valid Unicode (it contains a lone surrogate).", nameof(key), ex);
         }
 
-        if (bytes > EtcdSessionDefaults.MaxItemKeyBytes)
+        if (bytes > StoreLimits.MaxItemKeyBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(key), $"The session key is {bytes} bytes in UTF-8; the limit is {EtcdSessionDefaults.MaxItemKeyBytes}.");
+            throw new ArgumentOutOfRangeException(nameof(key), $"The item key is {bytes} bytes in UTF-8; the limit is {StoreLimits.MaxItemKeyBytes}.");
         }
     }
 

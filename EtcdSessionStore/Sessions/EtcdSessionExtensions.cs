@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Etcd.AspNetCore.Session.Sessions;
 using Microsoft.AspNetCore.Http;
 
@@ -7,10 +6,6 @@ namespace Etcd.AspNetCore.Session;
 /// <summary>Session lifecycle operations that <see cref="ISession"/> itself lacks.</summary>
 public static class EtcdSessionExtensions
 {
-    // The two RegenerateIdAsync overloads both have optional parameters, but they differ in the type of the
-    // first one (CancellationToken vs string): no call is ambiguous, and "RegenerateIdAsync(userName)" reads best.
-    private const string OverloadJustification = "Overloads differ in the type of their first parameter; no call is ambiguous.";
-
     /// <summary>
     /// Moves the session to a new secret key atomically (call it on login). Data, expiry and creation time
     /// carry over; the old key no longer opens the session. Under <c>app.UseEtcdSession()</c> the new cookie
@@ -19,24 +14,20 @@ public static class EtcdSessionExtensions
     /// <returns>The new secret session key.</returns>
     /// <exception cref="InvalidOperationException">The session is not an etcd session, or is unavailable.</exception>
     /// <exception cref="EtcdSessionException">etcd failed; the old key is still in force.</exception>
-    [SuppressMessage("ApiDesign", "RS0026", Justification = OverloadJustification)]
-    [SuppressMessage("ApiDesign", "RS0027", Justification = OverloadJustification)]
     public static Task<string> RegenerateIdAsync(this ISession session, CancellationToken cancellationToken = default) =>
         Ours(session).RegenerateIdAsync(cancellationToken);
 
     /// <summary>
-    /// Moves the session to a new secret key and binds it to <paramref name="userName"/> in the same etcd
-    /// transaction (call it on sign-in). The session then appears in <see cref="EtcdSessionDirectory"/>
-    /// for that user until it expires or is destroyed. <paramref name="metadata"/> (e.g. a user agent, at
+    /// Binds the session to <paramref name="userName"/> and, in the same etcd transaction, moves it to a new
+    /// secret key, as a sign-in does (call it where users sign in without ASP.NET Core authentication). The
+    /// session then appears in <see cref="EtcdSessionDirectory"/> for that user until it expires or is destroyed. <paramref name="metadata"/> (e.g. a user agent, at
     /// most 1 KiB as stored, JSON-escaped) is listed with it: never put secrets there.
     /// </summary>
     /// <returns>The new secret session key.</returns>
     /// <exception cref="ArgumentException">The user name is empty or longer than 256 characters, or the metadata is too large.</exception>
     /// <exception cref="InvalidOperationException">The session is not an etcd session, or is unavailable.</exception>
     /// <exception cref="EtcdSessionException">etcd failed; the old key is still in force.</exception>
-    [SuppressMessage("ApiDesign", "RS0026", Justification = OverloadJustification)]
-    [SuppressMessage("ApiDesign", "RS0027", Justification = OverloadJustification)]
-    public static Task<string> RegenerateIdAsync(this ISession session, string userName, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
+    public static Task<string> BindUserAsync(this ISession session, string userName, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
         Ours(session).BindUserAsync(userName, metadata, cancellationToken);
 
     /// <summary>

@@ -3,17 +3,17 @@ namespace Etcd.AspNetCore.Session;
 /// <summary>What may be shown or logged about a session: never its secret key.</summary>
 public sealed class EtcdSessionInfo
 {
-    internal EtcdSessionInfo(string id, DateTimeOffset? created, DateTimeOffset? expiresAt, string? userName = null, long? revision = null)
+    internal EtcdSessionInfo(string sessionId, DateTimeOffset? created, DateTimeOffset? expiresAt, string? userName = null, long? revision = null)
     {
         UserName = userName;
         Revision = revision;
-        Id = id;
+        SessionId = sessionId;
         Created = created;
         ExpiresAt = expiresAt;
     }
 
-    /// <summary>The session's stable, non-secret id.</summary>
-    public string Id { get; }
+    /// <summary>The session's stable, non-secret id (<c>ISession.Id</c>), kept across id rotation.</summary>
+    public string SessionId { get; }
 
     /// <summary>When the session was first stored, or <see langword="null"/> if it is not stored yet.</summary>
     public DateTimeOffset? Created { get; }
@@ -27,6 +27,6 @@ public sealed class EtcdSessionInfo
     /// </summary>
     public long? Revision { get; }
 
-    /// <summary>The user the session is bound to (by sign-in or <c>RegenerateIdAsync(userName)</c>), if any.</summary>
+    /// <summary>The user the session is bound to (by sign-in or <c>BindUserAsync(userName)</c>), if any.</summary>
     public string? UserName { get; }
 }

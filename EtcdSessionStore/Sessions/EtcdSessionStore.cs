@@ -20,9 +20,20 @@ public sealed class EtcdSessionStore : ISessionStore
 
     /// <summary>
     /// Creates the session for <paramref name="sessionKey"/>, the secret key a client presented. This is the
-    /// stock middleware's entry point: the key is adopted as given. The store's own
-    /// <see cref="EtcdSessionOptions.IOTimeout"/> bounds every etcd call, not <paramref name="ioTimeout"/>.
+    /// stock <c>app.UseSession()</c> middleware's entry point (<c>app.UseEtcdSession()</c> does not call it): the
+    /// key is adopted as given.
     /// </summary>
+    /// <param name="sessionKey">The secret session key from the client's cookie, or a new one.</param>
+    /// <param name="idleTimeout">The session's idle (sliding) timeout: the stock <c>SessionOptions.IdleTimeout</c>.</param>
+    /// <param name="ioTimeout">
+    /// Ignored. The stock middleware passes its <c>SessionOptions.IOTimeout</c> (1 minute by default); every etcd
+    /// call of this session is bounded by the store's <see cref="EtcdSessionOptions.IOTimeout"/> instead (5 seconds
+    /// by default), the one budget that a call's retries on other members and a commit's merges with concurrent
+    /// writes share, so that a session behaves the same under both middlewares. Set
+    /// <see cref="EtcdSessionOptions.IOTimeout"/> to change it.
+    /// </param>
+    /// <param name="tryEstablishSession">The stock middleware's callback that sends the cookie; <see langword="false"/> once the response has started.</param>
+    /// <param name="isNewSessionKey">Whether <paramref name="sessionKey"/> was just made (no cookie came with the request).</param>
     public ISession Create(string sessionKey, TimeSpan idleTimeout, TimeSpan ioTimeout, Func<bool> tryEstablishSession, bool isNewSessionKey)
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionKey);

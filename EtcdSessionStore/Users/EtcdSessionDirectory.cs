@@ -8,7 +8,7 @@ namespace Etcd.AspNetCore.Session;
 
 /// <summary>
 /// Lists and revokes the live sessions of a user ("active sessions", "sign out everywhere"). Only sessions
-/// bound to a user are listed: see <see cref="EtcdSessionExtensions.RegenerateIdAsync(Microsoft.AspNetCore.Http.ISession, string, IReadOnlyDictionary{string, string}?, CancellationToken)"/>.
+/// bound to a user are listed: see <see cref="EtcdSessionExtensions.BindUserAsync"/>.
 /// Registered by <c>AddEtcdSession</c>; works from any app instance. With
 /// <see cref="EtcdAuthenticationBuilderExtensions.StoreTicketsInEtcd"/>, revoking also ends the user's sign-in
 /// tickets: every one for <see cref="RevokeAllAsync"/>, those signed in with that session for <see cref="RevokeAsync"/>.
@@ -30,7 +30,7 @@ public sealed partial class EtcdSessionDirectory
 
     /// <summary>The live sessions of <paramref name="userName"/>, most recently seen first.</summary>
     /// <exception cref="EtcdSessionException">etcd failed.</exception>
-    public async Task<IReadOnlyList<UserSession>> ListAsync(string userName, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<EtcdUserSession>> ListAsync(string userName, CancellationToken cancellationToken = default)
     {
         var entries = await EntriesAsync(userName, cancellationToken).ConfigureAwait(false);
         var now = _backend.Time.GetUtcNow();

@@ -123,7 +123,7 @@ internal static class UserSessionIndex
                 }
             }
 
-            var info = new UserSession(
+            var info = new EtcdUserSession(
                 root.GetProperty("id").GetString()!,
                 root.GetProperty("user").GetString()!,
                 DateTimeOffset.FromUnixTimeMilliseconds(root.GetProperty("created").GetInt64()),

@@ -27,7 +27,7 @@ async Task<string> NewSessionAsync(string? user)
     session.SetString("cart", "apples");
     if (user is not null)
     {
-        await session.RegenerateIdAsync(user, new Dictionary<string, string> { ["ua"] = "bench" });
+        await session.BindUserAsync(user, new Dictionary<string, string> { ["ua"] = "bench" });
     }
 
     await session.CommitAsync();

@@ -27,7 +27,7 @@ internal sealed record PageFrame(
         var ring = context.RequestServices.GetRequiredService<SessionEventRing>();
         var peer = instance.Peer;
         var session = context.Session.IsAvailable && context.Session.GetInfo() is { } info
-            ? new SessionSummary(info.Id, info.Revision, info.Created, info.ExpiresAt, info.UserName)
+            ? new SessionSummary(info.SessionId, info.Revision, info.Created, info.ExpiresAt, info.UserName)
             : null; // etcd unreachable under ContinueWithoutSession: the page says so
         return new PageFrame(
             context.Request.Path,

@@ -33,7 +33,9 @@ internal sealed class AdminOutput(TextWriter output, AdminOutputFormat format)
     {
         if (format == AdminOutputFormat.Json)
         {
-            await JsonAsync(new { sessions = page.Sessions, next = page.ContinuationToken });
+            // The tool's JSON names the session id "id", as its text output and its arguments do.
+            var sessions = page.Sessions.Select(s => new { id = s.SessionId, s.UserName, s.Created, s.ExpiresAt, s.StoredBytes, s.ReadError });
+            await JsonAsync(new { sessions, next = page.ContinuationToken });
             return;
         }
 
@@ -42,7 +44,7 @@ internal sealed class AdminOutput(TextWriter output, AdminOutputFormat format)
         {
             await output.WriteLineAsync(s.ReadError is { } reason
                 ? $"(unreadable: {reason})"
-                : $"{s.Id,-33} {Time(s.Created),-20} {Time(s.ExpiresAt),-20} {s.StoredBytes,6}  {s.UserName ?? "-"}");
+                : $"{s.SessionId,-33} {Time(s.Created),-20} {Time(s.ExpiresAt),-20} {s.StoredBytes,6}  {s.UserName ?? "-"}");
         }
 
         if (page.ContinuationToken is { } next)
@@ -59,7 +61,7 @@ internal sealed class AdminOutput(TextWriter output, AdminOutputFormat format)
                 ? JsonAsync(new { id, found = false })
                 : JsonAsync(new
                 {
-                    details.Id,
+                    id = details.SessionId,
                     details.UserName,
                     details.Created,
                     details.ExpiresAt,
@@ -78,7 +80,7 @@ internal sealed class AdminOutput(TextWriter output, AdminOutputFormat format)
             return;
         }
 
-        await output.WriteLineAsync($"id:          {details.Id}");
+        await output.WriteLineAsync($"id:          {details.SessionId}");
         await output.WriteLineAsync($"user:        {details.UserName ?? "(none)"}");
         await output.WriteLineAsync($"created:     {Time(details.Created)}");
         await output.WriteLineAsync($"expires:     {Time(details.ExpiresAt)}");

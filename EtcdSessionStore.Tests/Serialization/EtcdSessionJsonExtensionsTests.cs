@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Etcd.AspNetCore.Session.Tests.Serialization;
 
-public sealed class SessionValueExtensionsTests
+public sealed class EtcdSessionJsonExtensionsTests
 {
     public sealed record Cart(string Owner, List<string> Items, DateTimeOffset Updated, string Note);
 
@@ -18,19 +18,19 @@ public sealed class SessionValueExtensionsTests
     {
         using var store = TestStore.Create(o => o.Serializer = serializer);
         var session = store.NewSession();
-        session.Set("cart", SampleCart);
-        session.Set("count", 42);
+        session.SetJson("cart", SampleCart);
+        session.SetJson("count", 42);
         await session.CommitAsync();
 
         var reopened = await store.OpenAsync(session.SessionKey);
-        var cart = reopened.Get<Cart>("cart");
+        var cart = reopened.GetJson<Cart>("cart");
 
         Assert.Multiple(() =>
         {
             Assert.That(cart, Is.EqualTo(SampleCart with { Items = cart!.Items }));
             Assert.That(cart.Items, Is.EqualTo(SampleCart.Items));
             Assert.That(cart.Note, Is.EqualTo("2026-01-02T03:04:05Z"), "a string that looks like a date stays as written");
-            Assert.That(reopened.Get<int>("count"), Is.EqualTo(42));
+            Assert.That(reopened.GetJson<int>("count"), Is.EqualTo(42));
         });
     }
 
@@ -39,7 +39,7 @@ public sealed class SessionValueExtensionsTests
     {
         using var store = TestStore.Create(o => o.Serializer = "YAML");
         var session = store.NewSession();
-        session.Set("cart", SampleCart);
+        session.SetJson("cart", SampleCart);
         await session.CommitAsync();
 
         var stored = (await EtcdFixture.Client.GetAsync(store.StorageKeyOf(session.SessionKey))).Kvs[0].Value.ToStringUtf8();
@@ -54,8 +54,8 @@ public sealed class SessionValueExtensionsTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(session.Get<Cart>("none"), Is.Null);
-            Assert.That(session.Get<int>("none"), Is.Zero);
+            Assert.That(session.GetJson<Cart>("none"), Is.Null);
+            Assert.That(session.GetJson<int>("none"), Is.Zero);
         });
     }
 
@@ -65,7 +65,7 @@ public sealed class SessionValueExtensionsTests
         var session = new InMemorySession();
         session.Set("v", Encoding.UTF8.GetBytes("{\"$type\":\"System.IO.FileInfo, System.IO.FileSystem\",\"fileName\":\"/etc/passwd\"}"));
 
-        var value = session.Get<object>("v");
+        var value = session.GetJson<object>("v");
 
         Assert.That(value, Is.InstanceOf<JsonElement>(), "a plain JSON value, no type created from the data");
     }
@@ -78,7 +78,7 @@ public sealed class SessionValueExtensionsTests
         var session = new InMemorySession();
         session.Set("v", Encoding.UTF8.GetBytes(stored));
 
-        Assert.That(() => session.Get<Cart>("v"), Throws.InstanceOf<FormatException>().With.Message.Contains("'v'"));
+        Assert.That(() => session.GetJson<Cart>("v"), Throws.InstanceOf<FormatException>().With.Message.Contains("'v'"));
     }
 
     [Test]
@@ -87,7 +87,7 @@ public sealed class SessionValueExtensionsTests
         var session = new InMemorySession();
         session.Set("v", Encoding.UTF8.GetBytes(new string('[', 10_000) + new string(']', 10_000)));
 
-        Assert.That(() => session.Get<object>("v"), Throws.InstanceOf<FormatException>());
+        Assert.That(() => session.GetJson<object>("v"), Throws.InstanceOf<FormatException>());
     }
 
     /// <summary>An in-memory ISession: the helpers work on any session, not only the etcd one.</summary>

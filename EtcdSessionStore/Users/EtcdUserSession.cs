@@ -1,9 +1,9 @@
 namespace Etcd.AspNetCore.Session;
 
 /// <summary>One live session of a user, as <see cref="EtcdSessionDirectory"/> lists it. Holds nothing secret.</summary>
-public sealed class UserSession
+public sealed class EtcdUserSession
 {
-    internal UserSession(string sessionId, string userName, DateTimeOffset created, DateTimeOffset lastSeen, DateTimeOffset? expiresAt, IReadOnlyDictionary<string, string> metadata)
+    internal EtcdUserSession(string sessionId, string userName, DateTimeOffset created, DateTimeOffset lastSeen, DateTimeOffset? expiresAt, IReadOnlyDictionary<string, string> metadata)
     {
         SessionId = sessionId;
         UserName = userName;

@@ -4,7 +4,7 @@ using Etcd.AspNetCore.Session.Tests.Infrastructure;
 namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
 
 /// <summary>The session key carried in a header instead of a cookie, for APIs and native clients.</summary>
-public sealed class SessionHeaderTests
+public sealed class SessionTokenHeaderTests
 {
     private const string Header = "X-Session-Token";
 
