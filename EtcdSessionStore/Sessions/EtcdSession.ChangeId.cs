@@ -2,7 +2,7 @@ using Etcd.AspNetCore.Session.Storage;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
-// Change-id (one atomic transaction) and destroy (one exact-key delete).
+// Change-id (one atomic transaction per attempt, within the retry budget) and destroy (one exact-key delete).
 internal sealed partial class EtcdSession
 {
     /// <summary>
@@ -21,15 +21,12 @@ internal sealed partial class EtcdSession
         for (var attempt = 1; _stored is not null; attempt++)
         {
             var (header, value) = binding is null ? (_stored.Header, _stored.Value) : Rebind(binding);
-            var marker = await _backend.Leases.AcquireAsync(_backend.Time.GetUtcNow() + MovedMarkerLifetime, cancellationToken).ConfigureAwait(false);
-            var txn = SessionTransactions.Rotate(_storageKey, _stored.ModRevision, newKey, value, _stored.LeaseId,
-                SessionKeys.MovedMarker(_backend.Options.KeyPrefix, _storageKey), marker);
-            AddIndexWrite(txn, header, newKey, _stored.LeaseId);
-            AddIndexDeleteOnRebind(txn, header);
-            var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
-            if (response.Succeeded)
+            var rotation = await _backend.Storage.RotateOnceAsync(_storageKey, _stored, newKey, header, value, cancellationToken).ConfigureAwait(false);
+            if (rotation.Stored is { } rotated)
             {
-                _stored = new StoredSession(header, value, response.Header.Revision, _stored.LeaseId);
+                // Done, or an earlier attempt was applied and only its reply was lost: what it wrote (the user binding,
+                // this request's changes) is what is stored now.
+                _stored = rotated;
                 if (binding is not null)
                 {
                     _changes.Reset(); // the rotation wrote this request's changes along with the new header
@@ -38,21 +35,7 @@ internal sealed partial class EtcdSession
                 break;
             }
 
-            if (SessionTransactions.ReadBackRotated(response) is { } rotated)
-            {
-                // Only this request knows the new secret: an earlier attempt was applied and its reply was lost. What
-                // it wrote (the user binding, this request's changes) is what is stored now.
-                _stored = _backend.Decode(rotated).Stored;
-                if (binding is not null)
-                {
-                    _changes.Reset();
-                }
-
-                break;
-            }
-
-            var current = SessionTransactions.ReadBack(response);
-            if (current is null)
+            if (rotation.Gone)
             {
                 Log.VanishedBeforeCommit(_backend.SessionLogger, _id);
                 StartOver(newKey: false);
@@ -66,7 +49,7 @@ internal sealed partial class EtcdSession
                     $"Session {_id} kept changing concurrently for longer than IOTimeout while its id was being rotated; the old id is still in force.");
             }
 
-            var (fresh, items) = _backend.Decode(current);
+            var (fresh, items) = _backend.Decode(rotation.Current!);
             _stored = fresh;
             _items = items;
             _changes.ApplyTo(_items);
@@ -87,16 +70,10 @@ internal sealed partial class EtcdSession
         return newSecret;
     }
 
-    /// <summary>
-    /// How long the old key says "moved" after a rotation: longer than a request that the browser sent before it saw
-    /// the new cookie takes to arrive.
-    /// </summary>
-    private static readonly TimeSpan MovedMarkerLifetime = TimeSpan.FromMinutes(1);
-
     /// <summary>Deletes exactly this session from etcd; afterwards this object is a new, empty session with a new key.</summary>
     public async Task DestroyAsync(CancellationToken cancellationToken)
     {
-        await DeleteWithIndexAsync(cancellationToken).ConfigureAwait(false);
+        await _backend.Storage.DestroyAsync(_storageKey, _stored, cancellationToken).ConfigureAwait(false);
         Log.Destroyed(_backend.SessionLogger, _id);
         _backend.Metrics?.Destroyed(1);
         WasDestroyed = true;

@@ -1,6 +1,5 @@
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
-using Etcd.AspNetCore.Session.Storage;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
@@ -38,7 +37,7 @@ internal sealed partial class EtcdSession
 
         var pending = new PendingCommit(_stored, _changes.Copy(), NewHeader(), _idleTimeout, _items,
             _idleTimeoutChosen ? _chosenIdleTimeout : null, KeepExpiry);
-        _stored = await _backend.Commits.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
+        _stored = await _backend.Storage.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
         _id = _stored.Header.Id;
         _changes.Reset();
         _bindingPending = false;
@@ -66,16 +65,8 @@ internal sealed partial class EtcdSession
 
         try
         {
-            var lease = await _backend.Leases.AcquireAsync(next, cancellationToken).ConfigureAwait(false);
-            var touch = SessionTransactions.Touch(_storageKey, _stored.ModRevision, lease);
-            AddIndexWrite(touch, _stored.Header, _storageKey, lease);
-            var response = await _backend.Gateway.TxnAsync(touch, cancellationToken).ConfigureAwait(false);
-            if (response.Succeeded)
-            {
-                _stored = _stored with { ModRevision = response.Header.Revision, LeaseId = lease };
-            }
-
-            // Otherwise another request wrote the session meanwhile, and its write moved the expiry.
+            // Null when another request wrote the session meanwhile: its write moved the expiry.
+            _stored = await _backend.Storage.TouchAsync(_storageKey, _stored, next, cancellationToken).ConfigureAwait(false) ?? _stored;
         }
         catch (EtcdSessionException ex)
         {

@@ -17,10 +17,8 @@ internal sealed partial class EtcdSession
         KeyValue? kv;
         try
         {
-            kv = await _backend.Gateway.GetAsync(_storageKey, cancellationToken).ConfigureAwait(false);
             // Only for a key that names nothing (rare): did a rotation move the session away from it a moment ago?
-            Moved = kv is null && _strictKeys &&
-                await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(_backend.Options.KeyPrefix, _storageKey), cancellationToken).ConfigureAwait(false) is not null;
+            (kv, Moved) = await _backend.Storage.LoadAsync(_storageKey, lookForMoved: _strictKeys, cancellationToken).ConfigureAwait(false);
         }
         catch (EtcdSessionException)
         {

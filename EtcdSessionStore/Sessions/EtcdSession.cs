@@ -6,9 +6,10 @@ using Microsoft.AspNetCore.Http;
 namespace Etcd.AspNetCore.Session.Sessions;
 
 /// <summary>
-/// One request's view of a session stored in etcd. Load once (one Range), then every synchronous
-/// member works in memory; <see cref="CommitAsync"/> writes only what changed, merging with concurrent
-/// writers. Not thread-safe, like every <see cref="ISession"/>: one request uses it.
+/// One request's view of a session stored in etcd: what was loaded, and this request's change log. Load once, then
+/// every synchronous member works in memory; <see cref="CommitAsync"/> writes only what changed, merging with
+/// concurrent writers. It decides; <see cref="SessionStorage"/> does the etcd I/O. Not thread-safe, like every
+/// <see cref="ISession"/>: one request uses it.
 /// </summary>
 internal sealed partial class EtcdSession : ISession
 {

@@ -28,6 +28,7 @@ internal sealed partial class SessionBackend
         Leases = new ExpiryLeasePool(gateway, time);
         SessionLogger = loggerFactory.CreateLogger<EtcdSession>();
         Commits = new SessionCommitQueue(new SessionWriter(this));
+        Storage = new SessionStorage(this);
 #pragma warning disable CS0618 // reading the retired option only to say that it is ignored
         if (options.MaxCommitAttempts != 5)
         {
@@ -38,6 +39,9 @@ internal sealed partial class SessionBackend
 
     /// <summary>Where sessions' commits wait for the one transaction per session this instance has in flight.</summary>
     public SessionCommitQueue Commits { get; }
+
+    /// <summary>The etcd operations of the session lifecycle.</summary>
+    public SessionStorage Storage { get; }
 
     public EtcdSessionOptions Options { get; }
 

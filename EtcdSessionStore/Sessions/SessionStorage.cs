@@ -1,0 +1,135 @@
+using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Users;
+using Etcdserverpb;
+using Google.Protobuf;
+using Mvccpb;
+
+namespace Etcd.AspNetCore.Session.Sessions;
+
+/// <summary>
+/// Every etcd operation of a session's lifecycle, in one place: retrieve, flush (through the instance's
+/// <see cref="SessionCommitQueue"/>), touch, one attempt of change-id, and destroy. Each keeps a bound session's
+/// user-index entry in step in the same transaction. <see cref="EtcdSession"/> holds the request's state and
+/// decides; this class does the I/O.
+/// </summary>
+internal sealed class SessionStorage
+{
+    /// <summary>
+    /// How long the old key says "moved" after a rotation: longer than a request that the browser sent before it saw
+    /// the new cookie takes to arrive.
+    /// </summary>
+    private static readonly TimeSpan MovedMarkerLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly SessionBackend _backend;
+
+    public SessionStorage(SessionBackend backend)
+    {
+        _backend = backend;
+    }
+
+    private string KeyPrefix => _backend.Options.KeyPrefix;
+
+    /// <summary>Retrieve: one Range; for a key that names nothing, a second one tells whether a rotation just moved it.</summary>
+    public async Task<(KeyValue? Stored, bool Moved)> LoadAsync(string storageKey, bool lookForMoved, CancellationToken cancellationToken)
+    {
+        var kv = await _backend.Gateway.GetAsync(storageKey, cancellationToken).ConfigureAwait(false);
+        var moved = kv is null && lookForMoved &&
+            await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(KeyPrefix, storageKey), cancellationToken).ConfigureAwait(false) is not null;
+        return (kv, moved);
+    }
+
+    /// <summary>Flush: returns once <paramref name="commit"/> is stored, with other requests' commits of the same session or alone.</summary>
+    public Task<StoredSession> CommitAsync(string storageKey, PendingCommit commit, CancellationToken cancellationToken) =>
+        _backend.Commits.CommitAsync(storageKey, commit, cancellationToken);
+
+    /// <summary>Moves the session to the lease of <paramref name="expiresAt"/> without resending its value.</summary>
+    /// <returns>The session as stored now, or <see langword="null"/> when another request wrote it meanwhile (its write moved the expiry).</returns>
+    public async Task<StoredSession?> TouchAsync(string storageKey, StoredSession stored, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var lease = await _backend.Leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
+        var touch = SessionTransactions.Touch(storageKey, stored.ModRevision, lease);
+        AddIndexWrite(touch, stored.Header, storageKey, lease);
+        var response = await _backend.Gateway.TxnAsync(touch, cancellationToken).ConfigureAwait(false);
+        return response.Succeeded ? stored with { ModRevision = response.Header.Revision, LeaseId = lease } : null;
+    }
+
+    /// <summary>
+    /// One attempt of change-id: <paramref name="value"/> (with <paramref name="header"/>) appears at
+    /// <paramref name="newKey"/> on the session's lease, the old key vanishes and leaves a "moved" marker, in one revision.
+    /// </summary>
+    public async Task<Rotation> RotateOnceAsync(string oldKey, StoredSession stored, string newKey, SessionHeader header, ByteString value, CancellationToken cancellationToken)
+    {
+        var marker = await _backend.Leases.AcquireAsync(_backend.Time.GetUtcNow() + MovedMarkerLifetime, cancellationToken).ConfigureAwait(false);
+        var txn = SessionTransactions.Rotate(oldKey, stored.ModRevision, newKey, value, stored.LeaseId, SessionKeys.MovedMarker(KeyPrefix, oldKey), marker);
+        AddIndexWrite(txn, header, newKey, stored.LeaseId);
+        if (stored.Header.User is { } previous && !string.Equals(previous, header.User, StringComparison.Ordinal))
+        {
+            txn.Success.Add(UserSessionIndex.Delete(KeyPrefix, previous, stored.Header.Id));
+        }
+
+        var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+        if (response.Succeeded)
+        {
+            return new Rotation(new StoredSession(header, value, response.Header.Revision, stored.LeaseId), null, Gone: false);
+        }
+
+        if (SessionTransactions.ReadBackRotated(response) is { } rotated)
+        {
+            // Only this request knows the new secret: an earlier attempt was applied and its reply was lost.
+            return new Rotation(_backend.Decode(rotated).Stored, null, Gone: false);
+        }
+
+        return SessionTransactions.ReadBack(response) is { } current
+            ? new Rotation(null, current, Gone: false)
+            : new Rotation(null, null, Gone: true);
+    }
+
+    /// <summary>
+    /// Destroy: deletes the session and its index entry together. Guarded on the revision the request saw, so that a
+    /// binding written meanwhile by another request is read back and its entry deleted too.
+    /// </summary>
+    public async Task DestroyAsync(string storageKey, StoredSession? stored, CancellationToken cancellationToken)
+    {
+        var header = stored?.Header;
+        if (stored is not null)
+        {
+            var guarded = SessionRemoval.Guarded(KeyPrefix, storageKey, stored.ModRevision, stored.Header);
+            var response = await _backend.Gateway.TxnAsync(guarded, cancellationToken).ConfigureAwait(false);
+            if (response.Succeeded)
+            {
+                return;
+            }
+
+            header = SessionTransactions.ReadBack(response) is { } current ? TryDecodeHeader(current) ?? header : header;
+        }
+
+        await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, header), cancellationToken).ConfigureAwait(false);
+    }
+
+    private void AddIndexWrite(TxnRequest txn, SessionHeader header, string storageKey, long lease)
+    {
+        if (header.User is not null)
+        {
+            txn.Success.Add(UserSessionIndex.Put(KeyPrefix, header, storageKey, _backend.Time.GetUtcNow(), lease));
+        }
+    }
+
+    private SessionHeader? TryDecodeHeader(KeyValue kv)
+    {
+        try
+        {
+            return _backend.Decode(kv).Stored.Header;
+        }
+        catch (EtcdSessionException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>What one attempt of change-id found.</summary>
+    /// <param name="Stored">The session at its new key, when the rotation is done.</param>
+    /// <param name="Current">The session as another request changed it meanwhile: merge and try again.</param>
+    /// <param name="Gone">The session no longer exists (destroyed or expired).</param>
+    internal readonly record struct Rotation(StoredSession? Stored, KeyValue? Current, bool Gone);
+}
