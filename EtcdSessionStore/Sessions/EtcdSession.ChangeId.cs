@@ -99,7 +99,6 @@ internal sealed partial class EtcdSession
         await DeleteWithIndexAsync(cancellationToken).ConfigureAwait(false);
         Log.Destroyed(_backend.SessionLogger, _id);
         _backend.Metrics?.Destroyed(1);
-        WasDestroyed = true;
         _state = LoadState.Loaded;
         StartOver(newKey: true);
     }
