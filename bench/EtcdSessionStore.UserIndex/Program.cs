@@ -6,7 +6,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Etcd.AspNetCore.Session;
-using Etcd.AspNetCore.Session.LeaseStrategy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,9 +14,9 @@ var commits = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture)
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 var perUser = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
 
-await using var etcd = await ThrowawayEtcd.StartAsync();
+await using var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
 await using var services = new ServiceCollection()
-    .AddEtcdSession(o => o.Endpoints = etcd.Endpoint)
+    .AddEtcdSession(o => o.Endpoints = etcd.ClientUrl)
     .BuildServiceProvider();
 var store = services.GetRequiredService<ISessionStore>();
 var directory = services.GetRequiredService<EtcdSessionDirectory>();
