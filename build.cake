@@ -79,11 +79,13 @@ void WaitUntilHealthy(string url, System.Diagnostics.Process process, string wha
     throw new CakeException($"{what} did not answer {url} within 30 s.");
 }
 
+// SIGTERM first, so that a child cleans up after itself (the throwaway etcd removes its data dir); killed if it does not exit.
 void StopChild(System.Diagnostics.Process process)
 {
     try
     {
-        if (!process.HasExited) { process.Kill(entireProcessTree: true); }
+        if (!process.HasExited) { StartProcess("kill", new ProcessSettings { Arguments = $"-TERM {process.Id}" }); }
+        if (!process.WaitForExit(10_000)) { process.Kill(entireProcessTree: true); }
         process.WaitForExit(10_000);
     }
     catch (InvalidOperationException) { } // already gone
@@ -172,23 +174,21 @@ Task("Demo")
     using var onInterrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
     using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
     var started = new List<System.Diagnostics.Process>();
-    string dataDir = null;
     try
     {
         var endpoints = EnvironmentVariable("EtcdSession__Endpoints");
         if (string.IsNullOrWhiteSpace(endpoints))
         {
+            // The repository's one throwaway-etcd launcher (tools/EtcdSessionStore.DevEtcd); it removes its data dir on exit.
+            var devEtcd = "./tools/EtcdSessionStore.DevEtcd/EtcdSessionStore.DevEtcd.csproj";
+            DotNetBuild(devEtcd, new DotNetBuildSettings { Configuration = configuration });
             var clientPort = FreeLoopbackPort();
-            var peerPort = FreeLoopbackPort();
             endpoints = $"http://127.0.0.1:{clientPort}";
-            dataDir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"etcd-demo-{Guid.NewGuid():N}");
-            Information($"Starting a throwaway etcd on {endpoints} (data in {dataDir}).");
-            var etcd = StartChild("etcd", new[]
+            Information($"Starting a throwaway etcd on {endpoints}.");
+            var etcd = StartChild("dotnet", new[]
             {
-                "--name", "demo", "--data-dir", dataDir, "--logger", "zap", "--log-level", "error",
-                "--listen-client-urls", endpoints, "--advertise-client-urls", endpoints,
-                "--listen-peer-urls", $"http://127.0.0.1:{peerPort}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{peerPort}",
-                "--initial-cluster", $"demo=http://127.0.0.1:{peerPort}",
+                MakeAbsolute(File($"./tools/EtcdSessionStore.DevEtcd/bin/{configuration}/net10.0/EtcdSessionStore.DevEtcd.dll")).FullPath,
+                "--client-port", clientPort.ToString(), "--peer-port", FreeLoopbackPort().ToString(),
             });
             started.Add(etcd);
             WaitUntilHealthy($"{endpoints}/health", etcd, "etcd");
@@ -217,7 +217,6 @@ Task("Demo")
     finally
     {
         for (var i = started.Count - 1; i >= 0; i--) { StopChild(started[i]); }
-        if (dataDir != null && System.IO.Directory.Exists(dataDir)) { System.IO.Directory.Delete(dataDir, recursive: true); }
     }
 });
 

@@ -27,6 +27,7 @@ public static class EtcdDataProtectionBuilderExtensions
     public static IDataProtectionBuilder PersistKeysToEtcd(this IDataProtectionBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        var first = !builder.Services.Any(d => d.ServiceType == typeof(EtcdXmlRepository));
         builder.Services.TryAddSingleton(sp =>
         {
             var backend = sp.GetService<SessionBackend>() ?? throw new InvalidOperationException(
@@ -36,9 +37,14 @@ public static class EtcdDataProtectionBuilderExtensions
         });
         builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
             o.XmlRepository = sp.GetRequiredService<EtcdXmlRepository>()));
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EtcdKeyRingLoader>(sp => new EtcdKeyRingLoader(
-            sp.GetRequiredService<EtcdXmlRepository>(), sp.GetRequiredService<IDataProtectionProvider>(),
-            sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.IOTimeout, sp.GetRequiredService<ILogger<EtcdKeyRingLoader>>())));
+        if (first)
+        {
+            // First of the hosted services: Data Protection's own one reads the key ring at start-up, and must find it loaded.
+            builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => new EtcdKeyRingLoader(
+                sp.GetRequiredService<EtcdXmlRepository>(), sp.GetRequiredService<IDataProtectionProvider>(),
+                sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.IOTimeout, sp.GetRequiredService<ILogger<EtcdKeyRingLoader>>())));
+        }
+
         return builder;
     }
 }

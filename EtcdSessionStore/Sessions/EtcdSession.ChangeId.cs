@@ -76,7 +76,6 @@ internal sealed partial class EtcdSession
         await _backend.Storage.DestroyAsync(_storageKey, _stored, cancellationToken).ConfigureAwait(false);
         Log.Destroyed(_backend.SessionLogger, _id);
         _backend.Metrics?.Destroyed(1);
-        WasDestroyed = true;
         _state = LoadState.Loaded;
         StartOver(newKey: true);
     }

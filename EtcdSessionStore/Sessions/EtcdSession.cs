@@ -95,9 +95,6 @@ internal sealed partial class EtcdSession : ISession
     /// <summary>The idle timeout chosen for this session, stored or about to be, if any.</summary>
     internal TimeSpan? ChosenIdleTimeout => _idleTimeoutChosen ? _chosenIdleTimeout : _stored?.Header.ChosenIdleTimeout;
 
-    /// <summary><see cref="DestroyAsync"/> ran during this request.</summary>
-    internal bool WasDestroyed { get; private set; }
-
     /// <summary>The <c>mod_revision</c> of the stored session as this request last saw or wrote it, if it is stored.</summary>
     internal long? Revision => _stored?.ModRevision;
 

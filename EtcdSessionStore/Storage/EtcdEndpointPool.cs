@@ -44,8 +44,6 @@ internal sealed partial class EtcdEndpointPool : IDisposable
     public static EtcdEndpointPool Single(IEtcdClient client, ILogger logger) =>
         new([new EtcdEndpoint("etcd", client, null)], client, ownsClients: false, TimeSpan.FromSeconds(1), "", logger);
 
-    public int Count => _endpoints.Length;
-
     /// <summary>
     /// The client for watches: one stream that the client itself reconnects, so it is not tied to one member
     /// the way calls are.

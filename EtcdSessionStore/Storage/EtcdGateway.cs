@@ -57,8 +57,6 @@ internal sealed partial class EtcdGateway
     public static TimeSpan AttemptTimeoutFor(TimeSpan ioTimeout) =>
         TimeSpan.FromTicks(Math.Max(ioTimeout.Ticks / StalledAttemptsPerBudget, Math.Min(ioTimeout.Ticks, MinimumAttempt.Ticks * 2)));
 
-    public TimeSpan IOTimeout => _ioTimeout;
-
     /// <summary>Reads one key; <see langword="null"/> when it does not exist.</summary>
     public async Task<KeyValue?> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -73,10 +71,6 @@ internal sealed partial class EtcdGateway
 
     public Task<TxnResponse> TxnAsync(TxnRequest request, CancellationToken cancellationToken) =>
         CallAsync("Txn", request, static (c, r, deadline, ct) => c.TransactionAsync(r, null, deadline, ct), cancellationToken);
-
-    public Task<DeleteRangeResponse> DeleteAsync(string key, CancellationToken cancellationToken) =>
-        CallAsync("DeleteRange", new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) },
-            static (c, r, deadline, ct) => c.DeleteAsync(r, null, deadline, ct), cancellationToken);
 
     /// <summary>Grants a lease with a chosen id; a lease that already exists with that id counts as granted.</summary>
     public Task GrantLeaseAsync(long id, long ttlSeconds, CancellationToken cancellationToken) =>

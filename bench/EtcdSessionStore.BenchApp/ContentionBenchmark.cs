@@ -27,13 +27,13 @@ internal static class ContentionBenchmark
         var writers = args.Ints("writers", "1,4,16,64");
         var seconds = args.Int("duration", 5);
         var docs = BenchDoc.DocsDirectory(args);
-        await using var etcd = await ThrowawayEtcd.StartAsync();
+        await using var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
         using var guard = ChildProcess.KillOnExit(etcd.ProcessId);
         var calls = new TxnCounter();
-        using var client = new EtcdClient(etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
+        using var client = new EtcdClient(etcd.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
         await using var app = await StartAppAsync(client);
         var url = app.Urls.Single();
-        Console.WriteLine($"etcd {etcd.Version} at {etcd.Endpoint} (fsync on); app {url}; {seconds} s per step.");
+        Console.WriteLine($"etcd {etcd.Version} at {etcd.ClientUrl} (fsync on); app {url}; {seconds} s per step.");
 
         var rows = new List<string>();
         var lostInAll = 0;

@@ -48,7 +48,7 @@ internal static class HttpBenchmark
         var work = Directory.CreateTempSubdirectory("session-bench-");
         var started = DateTimeOffset.UtcNow;
 
-        await using var etcd = await ThrowawayEtcd.StartAsync();
+        await using var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
         using var etcdGuard = ChildProcess.KillOnExit(etcd.ProcessId);
         var (redis, redisEndpoint) = await ChildProcess.StartRedisAsync();
         await using var redisProcess = redis;
@@ -57,13 +57,13 @@ internal static class HttpBenchmark
         {
             foreach (var (key, _) in Sides)
             {
-                var (process, address) = await ChildProcess.StartAppAsync(key, "--etcd", etcd.Endpoint, "--redis", redisEndpoint);
+                var (process, address) = await ChildProcess.StartAppAsync(key, "--etcd", etcd.ClientUrl, "--redis", redisEndpoint);
                 var cookies = Path.Combine(work.FullName, $"cookies-{key}.txt");
                 apps[key] = (process, address, cookies);
                 await SeedAsync(address, cookies, sessions, connections);
             }
 
-            using var raw = new EtcdClient(etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+            using var raw = new EtcdClient(etcd.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
             await RawEtcdLoop.SeedAsync(raw, 300);
             Console.WriteLine($"{sessions:N0} sessions seeded per side; {connections} connections, {WrkRunner.Threads} wrk threads, " +
                 $"{rounds} rounds of {seconds} s per side and request kind, interleaved; warm-up {warmup} s.");

@@ -34,7 +34,7 @@ internal static class ScaleBenchmark
         await using var scaled = await Member.StartAsync(idle);
         var etcd = scaled.Etcd;
         var raw = scaled.Raw;
-        Console.WriteLine($"etcd {etcd.Endpoint} (fsync on); idle timeout {idle.TotalSeconds:0} s; {concurrency} concurrent callers; " +
+        Console.WriteLine($"etcd {etcd.ClientUrl} (fsync on); idle timeout {idle.TotalSeconds:0} s; {concurrency} concurrent callers; " +
             $"{samples:N0} loads and commits per checkpoint, in {Rounds.Count} rounds interleaved with a reference member holding {checkpoints[0]:N0} sessions.");
 
         var rows = new List<string>();
@@ -250,16 +250,16 @@ internal static class ScaleBenchmark
         private readonly IDisposable _guard;
         private readonly ServiceProvider _services;
 
-        private Member(ThrowawayEtcd etcd, ServiceProvider services)
+        private Member(EtcdMember etcd, ServiceProvider services)
         {
             Etcd = etcd;
             _guard = ChildProcess.KillOnExit(etcd.ProcessId);
             _services = services;
             Store = services.GetRequiredService<ISessionStore>();
-            Raw = new EtcdClient(etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+            Raw = new EtcdClient(etcd.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
         }
 
-        public ThrowawayEtcd Etcd { get; }
+        public EtcdMember Etcd { get; }
 
         public EtcdClient Raw { get; }
 
@@ -269,11 +269,11 @@ internal static class ScaleBenchmark
 
         public static async Task<Member> StartAsync(TimeSpan idle)
         {
-            var etcd = await ThrowawayEtcd.StartAsync();
+            var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
             var services = new ServiceCollection();
             services.AddEtcdSession(o =>
             {
-                o.Endpoints = etcd.Endpoint;
+                o.Endpoints = etcd.ClientUrl;
                 o.KeyPrefix = Prefix;
                 o.IdleTimeout = idle;
             });

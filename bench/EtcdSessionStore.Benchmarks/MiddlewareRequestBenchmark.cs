@@ -14,7 +14,7 @@ namespace Etcd.AspNetCore.Session.Benchmarks;
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)] // bounded: each call waits on a real etcd
 public class MiddlewareRequestBenchmark
 {
-    private ThrowawayEtcd? _etcd;
+    private EtcdMember? _etcd;
     private WebApplication _app = null!;
     private HttpClient _client = null!;
     private string _cookie = null!;
@@ -28,8 +28,8 @@ public class MiddlewareRequestBenchmark
         var endpoint = "http://127.0.0.1:1";
         if (Side == "etcd")
         {
-            _etcd = await ThrowawayEtcd.StartAsync();
-            endpoint = _etcd.Endpoint;
+            _etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
+            endpoint = _etcd.ClientUrl;
         }
 
         var builder = WebApplication.CreateSlimBuilder();

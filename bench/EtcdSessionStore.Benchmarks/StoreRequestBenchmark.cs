@@ -19,7 +19,7 @@ namespace Etcd.AspNetCore.Session.Benchmarks;
 public class StoreRequestBenchmark
 {
     private static readonly TimeSpan Idle = TimeSpan.FromMinutes(20);
-    private ThrowawayEtcd _etcd = null!;
+    private EtcdMember _etcd = null!;
     private ServiceProvider _services = null!;
     private ISessionStore _store = null!;
     private string _secret = null!;
@@ -29,11 +29,11 @@ public class StoreRequestBenchmark
     [GlobalSetup]
     public async Task StartAsync()
     {
-        _etcd = await ThrowawayEtcd.StartAsync();
+        _etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
         var services = new ServiceCollection();
         services.AddEtcdSession(o =>
         {
-            o.Endpoints = _etcd.Endpoint;
+            o.Endpoints = _etcd.ClientUrl;
             o.KeyPrefix = "bench/";
         });
         _services = services.BuildServiceProvider();
@@ -44,7 +44,7 @@ public class StoreRequestBenchmark
         session.SetInt32(BenchServer.CountKey, 0);
         session.SetString(BenchServer.ProfileKey, new string('p', 200));
         await session.CommitAsync();
-        _raw = new EtcdClient(_etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        _raw = new EtcdClient(_etcd.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
         _rawRange = new RangeRequest { Key = ByteString.CopyFromUtf8("bench/raw") };
         await _raw.PutAsync(new PutRequest { Key = _rawRange.Key, Value = ByteString.CopyFromUtf8(new string('v', 300)) });
     }

@@ -4,7 +4,6 @@
 // Prints a markdown table: put latency (p50/p99) and throughput per strategy and round.
 using System.Diagnostics;
 using dotnet_etcd;
-using Etcd.AspNetCore.Session.LeaseStrategy;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
@@ -13,8 +12,8 @@ var keysPerRound = args.Length > 0 ? int.Parse(args[0], System.Globalization.Cul
 var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
 const int Concurrency = 32;
 
-await using var etcd = await ThrowawayEtcd.StartAsync();
-using var client = new EtcdClient(etcd.Endpoint, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+await using var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
+using var client = new EtcdClient(etcd.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
 var value = ByteString.CopyFromUtf8(new string('x', 300));
 
 // One lease for every key (a naive "bucket"): every attach lands on one ever-growing lease.

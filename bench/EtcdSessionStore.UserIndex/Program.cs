@@ -6,32 +6,37 @@
 using System.Diagnostics;
 using System.Globalization;
 using Etcd.AspNetCore.Session;
-using Etcd.AspNetCore.Session.LeaseStrategy;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.DependencyInjection;
 
 var commits = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 var perUser = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
 
-await using var etcd = await ThrowawayEtcd.StartAsync();
+await using var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
 await using var services = new ServiceCollection()
-    .AddEtcdSession(o => o.Endpoints = etcd.Endpoint)
+    .AddEtcdSession(o => o.Endpoints = etcd.ClientUrl)
     .BuildServiceProvider();
-var store = services.GetRequiredService<EtcdSessionStore>();
+var store = services.GetRequiredService<ISessionStore>();
 var directory = services.GetRequiredService<EtcdSessionDirectory>();
+var idle = TimeSpan.FromMinutes(20);
+
+// Through the public ISessionStore, as the middleware calls it; BindUserAsync(user) returns the new secret.
+ISession Open(string secret, bool isNew) => store.Create(secret, idle, TimeSpan.FromSeconds(5), () => true, isNewSessionKey: isNew);
 
 async Task<string> NewSessionAsync(string? user)
 {
-    var session = store.CreateStrict(null, () => true);
+    var secret = System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    var session = Open(secret, isNew: true);
     session.SetString("cart", "apples");
     if (user is not null)
     {
-        await session.BindUserAsync(user, new Dictionary<string, string> { ["ua"] = "bench" });
+        secret = await session.BindUserAsync(user, new Dictionary<string, string> { ["ua"] = "bench" });
     }
 
     await session.CommitAsync();
-    return session.SessionKey;
+    return secret;
 }
 
 var anonymous = await NewSessionAsync(null);
@@ -43,7 +48,7 @@ async Task<double[]> CommitLatenciesAsync(string secret)
     var ms = new double[commits];
     for (var i = 0; i < commits; i++)
     {
-        var session = store.CreateStrict(secret, () => true);
+        var session = Open(secret, isNew: false);
         await session.LoadAsync();
         session.SetString("n", i.ToString(CultureInfo.InvariantCulture));
         var started = Stopwatch.GetTimestamp();

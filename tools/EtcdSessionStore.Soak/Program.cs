@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Etcd.AspNetCore.Session.LeaseStrategy;
 using Etcd.AspNetCore.Session.Soak;
 
 // Soak: mixed session traffic against a shop-like app backed by a real etcd, for a bounded time.
@@ -16,8 +15,8 @@ if (options.Serve)
     return 0;
 }
 
-await using var etcd = options.Endpoints is null ? await ThrowawayEtcd.StartAsync() : null;
-var endpoints = options.Endpoints ?? etcd!.Endpoint;
+await using var etcd = options.Endpoints is null ? await EtcdMember.StartSingleAsync("bench", fsync: true) : null;
+var endpoints = options.Endpoints ?? etcd!.ClientUrl;
 var port = SoakOptions.FreePort();
 var app = options.App is null ? StartApp(port, endpoints) : StartDemo(options.App, port, endpoints);
 try

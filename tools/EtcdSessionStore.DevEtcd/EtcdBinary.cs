@@ -1,4 +1,4 @@
-namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
+namespace Etcd.AspNetCore.Session.DevEtcd;
 
 /// <summary>Finds the etcd executable: ETCD_BINARY, else the first etcd on PATH.</summary>
 public static class EtcdBinary
@@ -22,6 +22,6 @@ public static class EtcdBinary
             }
         }
 
-        throw new InvalidOperationException("etcd was not found on PATH. Install it (Debian/Ubuntu: apt-get install -y etcd-server) or set ETCD_BINARY; 'dotnet cake --target=Test' installs it when run as root.");
+        throw new InvalidOperationException("etcd was not found on PATH. Install it (Debian/Ubuntu: apt-get install -y etcd-server) or set ETCD_BINARY; 'dotnet cake --target=EnsureEtcd' installs it when run as root.");
     }
 }

@@ -3,7 +3,7 @@ using Etcd.AspNetCore.Session.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Etcd.AspNetCore.Session.Tests.Storage;
+namespace Etcd.AspNetCore.Session.Tests.Expiry;
 
 public sealed class ExpiryLeaseTests
 {

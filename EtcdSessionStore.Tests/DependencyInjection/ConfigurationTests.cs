@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
+namespace Etcd.AspNetCore.Session.Tests.DependencyInjection;
 
 public sealed class ConfigurationTests
 {

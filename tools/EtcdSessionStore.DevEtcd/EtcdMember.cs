@@ -3,11 +3,12 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
+namespace Etcd.AspNetCore.Session.DevEtcd;
 
 /// <summary>
-/// One real etcd process on loopback with its own data dir. A watchdog shell kills it (and removes the
-/// data dir) when the test host dies, so an aborted run leaves no etcd behind.
+/// One real etcd process on loopback with its own data dir: the one throwaway-etcd launcher of the repository
+/// (tests, benchmarks, the soak tool, and the Cake Demo task through this project's Main). A watchdog shell
+/// kills it (and removes the data dir) when the process that started it dies, so an aborted run leaves no etcd behind.
 /// </summary>
 public sealed partial class EtcdMember : IAsyncDisposable
 {
@@ -43,12 +44,18 @@ public sealed partial class EtcdMember : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The etcd process id (for example to read its memory use from /proc).</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException($"etcd {Name} has not been started.");
+
+    /// <summary>The server version as etcd reports it on <c>/version</c>, read when it became healthy.</summary>
+    public string Version { get; private set; } = "";
+
     /// <summary>Describes a member; <see cref="StartAsync"/> runs it. <paramref name="initialCluster"/> null means a single member.</summary>
     /// <param name="fsync">Write to disk as production etcd does; off (the default) for tests that claim nothing about durability.</param>
     public static EtcdMember Define(string name, int clientPort, int peerPort, string? initialCluster = null, string? clusterToken = null,
         IEnumerable<string>? extraArguments = null, string scheme = "http", bool fsync = false)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), $"etcd-test-{name}-{Guid.NewGuid():N}");
+        var dataDir = Path.Combine(Path.GetTempPath(), $"etcd-{name}-{Guid.NewGuid():N}");
         var args = new List<string>
         {
             "--name", name,
@@ -76,10 +83,11 @@ public sealed partial class EtcdMember : IAsyncDisposable
 
     /// <summary>Starts a single member on free ports and waits until it serves.</summary>
     /// <param name="healthClient">How to reach <c>/health</c> over TLS (CA, client certificate); null for plain http.</param>
+    /// <param name="fsync">Write to disk as production etcd does: on for benchmarks and the demo.</param>
     public static async Task<EtcdMember> StartSingleAsync(string name, IEnumerable<string>? extraArguments = null, string scheme = "http",
-        Func<HttpClient>? healthClient = null)
+        Func<HttpClient>? healthClient = null, bool fsync = false)
     {
-        var member = Define(name, FreePort(), FreePort(), extraArguments: extraArguments, scheme: scheme);
+        var member = Define(name, FreePort(), FreePort(), extraArguments: extraArguments, scheme: scheme, fsync: fsync);
         member.HealthClient = healthClient;
         await member.StartAsync();
         return member;
@@ -133,6 +141,7 @@ public sealed partial class EtcdMember : IAsyncDisposable
                 var body = await http.GetStringAsync($"{ClientUrl}/health");
                 if (body.Contains("\"health\":\"true\"", StringComparison.Ordinal))
                 {
+                    Version = await http.GetStringAsync($"{ClientUrl}/version");
                     return;
                 }
             }
@@ -145,6 +154,10 @@ public sealed partial class EtcdMember : IAsyncDisposable
 
         throw new TimeoutException($"etcd {Name} was not healthy within {timeout}: {string.Join('\n', LastErrors)}");
     }
+
+    /// <summary>Completes when the etcd process exits.</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken) =>
+        (_process ?? throw new InvalidOperationException($"etcd {Name} has not been started.")).WaitForExitAsync(cancellationToken);
 
     /// <summary>SIGKILL: the process dies at once, as in a crash. The data dir stays for a restart.</summary>
     public async Task KillAsync()
