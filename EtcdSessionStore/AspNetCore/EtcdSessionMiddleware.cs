@@ -91,7 +91,9 @@ internal sealed partial class EtcdSessionMiddleware
 
         var serverBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         context.Features.Set<IHttpResponseBodyFeature>(new CommitBeforeStartBodyFeature(serverBody, request.BeforeStartAsync, () => request.Session.HasChanges));
-        context.Features.Set<ISessionFeature>(new EtcdSessionFeature(request.Session));
+        var feature = new EtcdSessionFeature(request.Session);
+        context.Features.Set<ISessionFeature>(feature);
+        context.Features.Set(feature); // for the sign-in hook and the ticket store: a typed look-up, not a downcast
         context.Response.OnStarting(static state => ((RequestState)state).OnServerStartingAsync(), request);
         try
         {
@@ -110,6 +112,7 @@ internal sealed partial class EtcdSessionMiddleware
         {
             context.Features.Set(serverBody);
             context.Features.Set<ISessionFeature>(null);
+            context.Features.Set<EtcdSessionFeature>(null);
         }
 
         if (!context.Response.HasStarted && (request.CommitFailure ?? await request.BeforeStartAsync().ConfigureAwait(false)) is { } failure)

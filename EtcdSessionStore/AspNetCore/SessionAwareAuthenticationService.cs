@@ -123,7 +123,7 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
             : null;
 
     private static Sessions.EtcdSession? SessionOf(HttpContext context) =>
-        (context.Features.Get<ISessionFeature>() as EtcdSessionFeature)?.EtcdSession;
+        context.Features.Get<EtcdSessionFeature>()?.EtcdSession;
 
     /// <summary>Registered once, so that a second <c>AddEtcdSession</c> does not wrap the wrapper.</summary>
     internal sealed class Marker;

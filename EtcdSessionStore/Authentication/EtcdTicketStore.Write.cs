@@ -5,7 +5,6 @@ using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace Etcd.AspNetCore.Session.Authentication;
 
@@ -85,5 +84,5 @@ internal sealed partial class EtcdTicketStore
 
     /// <summary>The public id of the request's etcd session, when the request has one that is available.</summary>
     private static string? SessionIdOf(HttpContext? context) =>
-        (context?.Features.Get<ISessionFeature>() as EtcdSessionFeature)?.EtcdSession is { IsAvailable: true } session ? session.Id : null;
+        context?.Features.Get<EtcdSessionFeature>()?.EtcdSession is { IsAvailable: true } session ? session.Id : null;
 }

@@ -126,7 +126,7 @@ internal sealed partial class EtcdEndpointPool : IDisposable
                 timeout.CancelAfter(_probeTimeout);
                 try
                 {
-                    await endpoint.Client.GetAsync(_probe, null, DateTime.UtcNow + _probeTimeout, timeout.Token).ConfigureAwait(false);
+                    await EtcdGateway.ProbeAsync(endpoint, _probe, _probeTimeout, timeout.Token).ConfigureAwait(false);
                 }
                 catch (RpcException ex) when (ex.StatusCode is not (StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled))
                 {

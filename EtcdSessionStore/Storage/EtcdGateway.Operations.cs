@@ -48,6 +48,13 @@ internal sealed partial class EtcdGateway
         }
     }
 
+    /// <summary>
+    /// One health probe of a member that <see cref="EtcdEndpointPool"/> set aside: a one-key Range on that member's own
+    /// client (the pool's choice of member is what is being tested), one attempt, no retry.
+    /// </summary>
+    public static Task ProbeAsync(EtcdEndpoint endpoint, RangeRequest probe, TimeSpan timeout, CancellationToken cancellationToken) =>
+        endpoint.Client.GetAsync(probe, null, DateTime.UtcNow + timeout, cancellationToken);
+
     /// <summary>Stops a watch opened by <see cref="WatchAsync"/>.</summary>
     public void CancelWatch(long watchId) => _endpoints.WatchClient.CancelWatch(watchId);
 }

@@ -11,11 +11,11 @@ using Mvccpb;
 namespace Etcd.AspNetCore.Session.Storage;
 
 /// <summary>
-/// Where the store's etcd calls go (sessions, the user index, tickets, the key ring, status, opening watches): every
-/// call gets a deadline (<see cref="EtcdSessionOptions.IOTimeout"/>), honours the caller's cancellation, is retried
-/// on another member when it stalls or is refused, and turns etcd and gRPC failures into
-/// <see cref="EtcdSessionException"/>. Two things reach the clients directly: <see cref="EtcdEndpointPool"/>'s health
-/// probe of a member set aside (it must bypass the pool's choice of member) and the watch stream once it is open.
+/// The only code that calls etcd (sessions, the user index, tickets, the key ring, status, watches, the pool's health
+/// probes): every call gets a deadline (<see cref="EtcdSessionOptions.IOTimeout"/>), honours the caller's
+/// cancellation, is retried on another member when it stalls or is refused, and turns etcd and gRPC failures into
+/// <see cref="EtcdSessionException"/>. A probe (<see cref="ProbeAsync"/>) is the exception to the retries: it tests
+/// one member, once.
 /// </summary>
 internal sealed partial class EtcdGateway
 {
