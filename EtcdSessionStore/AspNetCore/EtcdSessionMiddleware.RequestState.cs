@@ -56,11 +56,12 @@ internal sealed partial class EtcdSessionMiddleware
         /// <summary>Changes made after the response started are committed now; if that fails the response is broken off.</summary>
         public async Task AfterStartAsync()
         {
-            var changed = Session.HasChanges && !_discarded;
-            if (!changed && _discarded)
+            if (_discarded)
             {
-                return;
+                return; // the endpoint failed: its changes are not stored, and no refresh is owed either
             }
+
+            var changed = Session.HasChanges;
 
             try
             {

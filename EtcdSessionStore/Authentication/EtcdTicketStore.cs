@@ -127,7 +127,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         }
 
         // etcd resets lease TTLs on a leader change: the deadline in the lease id is enforced here too.
-        if (ExpiryLease.ExpiryOf(kv.Lease) is { } expiry && expiry <= _backend.Time.GetUtcNow())
+        if (SessionDeadline.Of(kv.Lease, absoluteExpiry: null) is { } expiry && expiry <= _backend.Time.GetUtcNow())
         {
             Log.TicketExpiredOnRead(_logger, SessionKeys.TicketId(reference));
             return null;

@@ -70,7 +70,7 @@ internal sealed partial class EtcdSession
             return;
         }
 
-        if (SessionBackend.DeadlineOf(stored) is { } deadline && deadline <= _backend.Time.GetUtcNow())
+        if (_backend.IsPastDeadline(stored))
         {
             // etcd has not removed it yet (leases restart on a leader change): expired all the same.
             Log.ExpiredOnRead(_backend.SessionLogger, stored.Header.Id);

@@ -68,7 +68,7 @@ internal sealed partial class EtcdSession : ISession
     internal bool KeepExpiry { get; set; }
 
     /// <summary>The idle timeout in force for this session: the one chosen for it (<c>SetIdleTimeout</c>), else the app's.</summary>
-    internal TimeSpan IdleTimeout => (_idleTimeoutChosen ? _chosenIdleTimeout : _stored?.Header.ChosenIdleTimeout) ?? _idleTimeout;
+    internal TimeSpan IdleTimeout => ChosenIdleTimeout ?? _idleTimeout;
 
     /// <summary>
     /// Gives this one session its own idle timeout from this request's commit on (a "remember me" sign-in, say). It is

@@ -100,6 +100,9 @@ internal sealed partial class SessionBackend
     /// <summary>When the stored session stops being valid: the earlier of its idle and absolute deadlines.</summary>
     public static DateTimeOffset? DeadlineOf(StoredSession stored) => SessionDeadline.Of(stored.LeaseId, stored.Header.AbsoluteExpiry);
 
+    /// <summary>The stored session is past its deadline now (etcd may not have removed it yet: leases restart on a leader change).</summary>
+    public bool IsPastDeadline(StoredSession stored) => DeadlineOf(stored) is { } deadline && deadline <= Time.GetUtcNow();
+
     /// <summary>The expiry a write made now gives the session.</summary>
     public DateTimeOffset NextExpiry(SessionHeader header, TimeSpan idleTimeout) => SessionDeadline.Next(Time.GetUtcNow(), idleTimeout, header.AbsoluteExpiry);
 

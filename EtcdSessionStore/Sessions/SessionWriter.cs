@@ -34,7 +34,7 @@ internal sealed class SessionWriter
         var guard = current?.ModRevision ?? 0;
         for (var attempt = 1; ; attempt++)
         {
-            if (current is not null && IsPastDeadline(current))
+            if (current is not null && _backend.IsPastDeadline(current))
             {
                 throw Ended(newest, "expired");
             }
@@ -87,7 +87,7 @@ internal sealed class SessionWriter
             }
 
             guard = fresh.ModRevision;
-            if (IsPastDeadline(fresh) && current is null)
+            if (_backend.IsPastDeadline(fresh) && current is null)
             {
                 // A dead session under this key (etcd has not removed it yet): start afresh over it, without its items.
                 items = Merge(new Dictionary<string, byte[]>(StringComparer.Ordinal), batch);
@@ -154,9 +154,6 @@ internal sealed class SessionWriter
 
         return items;
     }
-
-    private bool IsPastDeadline(StoredSession stored) =>
-        SessionBackend.DeadlineOf(stored) is { } deadline && deadline <= _backend.Time.GetUtcNow();
 
     private EtcdSessionException Ended(PendingCommit newest, string how)
     {
