@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Etcd.AspNetCore.Session.Expiry;
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
@@ -157,7 +158,8 @@ public sealed class LimitsAndFailuresTests
     {
         var options = new EtcdSessionOptions { IOTimeout = ioTimeout ?? TimeSpan.FromSeconds(5) };
         var gateway = new EtcdGateway(client, options.IOTimeout, NullLogger.Instance);
-        var backend = new SessionBackend(options, gateway, new SessionSerializerSet(new JsonSessionSerializer(), []), TimeProvider.System, NullLoggerFactory.Instance);
+        var codec = new SessionCodec(new SessionSerializerSet(new JsonSessionSerializer(), []), options.MaxSessionBytes);
+        var backend = new SessionBackend(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance);
         return new EtcdSession(backend, "secret", options.IdleTimeout, () => true, isNewSessionKey: false, strictKeys: true);
     }
 

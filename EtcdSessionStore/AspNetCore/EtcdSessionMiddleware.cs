@@ -132,7 +132,7 @@ internal sealed partial class EtcdSessionMiddleware
     private async Task EndSignInWithoutSessionAsync(HttpContext context, EtcdSession session)
     {
         if (!session.IsAvailable || session.Moved
-            || context.User.Identity is not { IsAuthenticated: true, Name: { Length: > 0 and <= Users.UserSessionIndex.MaxUserNameLength } user }
+            || context.User.Identity is not { IsAuthenticated: true, Name: { Length: > 0 and <= Format.UserSessionIndex.MaxUserNameLength } user }
             || string.Equals(session.UserName, user, StringComparison.Ordinal))
         {
             return;

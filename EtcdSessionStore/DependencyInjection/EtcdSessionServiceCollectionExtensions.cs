@@ -1,6 +1,8 @@
 using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.DependencyInjection;
 using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.Expiry;
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
@@ -55,16 +57,26 @@ public static class EtcdSessionServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
-            var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var metrics = sp.GetRequiredService<SessionMetrics>();
-            var provider = sp.GetRequiredService<EtcdClientProvider>();
-            var gateway = new EtcdGateway(provider.Pool, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), metrics);
-            var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
-            return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers, metrics);
+            var pool = sp.GetRequiredService<EtcdClientProvider>().Pool;
+            return new EtcdGateway(pool, options.IOTimeout, sp.GetRequiredService<ILogger<EtcdGateway>>(), sp.GetRequiredService<SessionMetrics>());
         });
+        services.TryAddSingleton(sp => new ExpiryLeasePool(sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
+            var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
+            return new SessionCodec(serializers, options.MaxSessionBytes, sp.GetRequiredService<SessionMetrics>());
+        });
+        services.TryAddSingleton(sp => new SessionBackend(
+            sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<ExpiryLeasePool>(),
+            sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<SessionMetrics>()));
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
-        services.TryAddSingleton(sp => new EtcdSessionDirectory(sp.GetRequiredService<SessionBackend>()));
-        services.TryAddSingleton(sp => new EtcdSessionEvents(sp.GetRequiredService<SessionBackend>(), sp.GetRequiredService<ILogger<EtcdSessionEvents>>()));
+        services.TryAddSingleton(sp => new EtcdSessionDirectory(
+            sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SessionMetrics>()));
+        services.TryAddSingleton(sp => new EtcdSessionEvents(
+            sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<EtcdSessionEvents>>()));
         services.AddDataProtection();
         services.TryAddSingleton<SessionCookie>();
         SessionAwareAuthenticationService.Decorate(services);

@@ -1,6 +1,5 @@
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Etcd.AspNetCore.Session.Users;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
@@ -40,7 +39,7 @@ internal sealed class SessionWriter
             }
 
             var header = HeaderFor(current, batch).WithCommit(commitId);
-            var value = _backend.Encode(header, items);
+            var value = _backend.Codec.Encode(header, items);
             var lease = current is not null && batch.All(c => c.KeepExpiry)
                 ? current.LeaseId // WithoutSessionRefresh(): stored, at the expiry it had
                 : await _backend.Leases.AcquireAsync(_backend.NextExpiry(header, header.IdleTimeout), CancellationToken.None).ConfigureAwait(false);
@@ -78,7 +77,7 @@ internal sealed class SessionWriter
                 throw Ended(newest, "was rotated, destroyed or expired");
             }
 
-            var (fresh, freshItems) = _backend.Decode(readBack);
+            var (fresh, freshItems) = _backend.Codec.Decode(readBack);
             if (fresh.Header.HasCommit(commitId))
             {
                 // An earlier attempt was applied and its reply was lost; what is there now may already hold later
@@ -121,7 +120,7 @@ internal sealed class SessionWriter
         var chosen = batch.LastOrDefault(c => c.ChosenIdleTimeout is not null)?.ChosenIdleTimeout ?? header.ChosenIdleTimeout;
         return header with
         {
-            Serializer = _backend.Serializers.Writer.Name,
+            Serializer = _backend.Codec.WriterName,
             ChosenIdleTimeout = chosen,
             IdleTimeout = chosen ?? batch[^1].IdleTimeout,
         };
@@ -143,7 +142,7 @@ internal sealed class SessionWriter
     }
 
     private Dictionary<string, byte[]> Decode(StoredSession? stored) =>
-        stored is null ? new Dictionary<string, byte[]>(StringComparer.Ordinal) : _backend.DecodeItems(stored);
+        stored is null ? new Dictionary<string, byte[]>(StringComparer.Ordinal) : _backend.Codec.DecodeItems(stored);
 
     private static Dictionary<string, byte[]> Merge(Dictionary<string, byte[]> items, IReadOnlyList<PendingCommit> batch)
     {

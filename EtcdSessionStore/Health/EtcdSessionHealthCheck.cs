@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Etcd.AspNetCore.Session.Diagnostics;
+namespace Etcd.AspNetCore.Session.Health;
 
 /// <summary>
 /// Reports whether etcd answers a linearizable read under the store's key prefix (which needs a quorum),
@@ -10,12 +11,17 @@ namespace Etcd.AspNetCore.Session.Diagnostics;
 /// </summary>
 internal sealed class EtcdSessionHealthCheck : IHealthCheck
 {
-    private readonly SessionBackend _backend;
+    private readonly EtcdGateway _gateway;
+    private readonly string _probeKey;
     private readonly TimeSpan _degradedThreshold;
 
-    public EtcdSessionHealthCheck(SessionBackend backend, TimeSpan degradedThreshold)
+    /// <param name="gateway">The store's etcd access.</param>
+    /// <param name="keyPrefix">The store's <see cref="EtcdSessionOptions.KeyPrefix"/>: the check reads <c>{KeyPrefix}health</c>.</param>
+    /// <param name="degradedThreshold">Slower answers are Degraded.</param>
+    public EtcdSessionHealthCheck(EtcdGateway gateway, string keyPrefix, TimeSpan degradedThreshold)
     {
-        _backend = backend;
+        _gateway = gateway;
+        _probeKey = keyPrefix + "health";
         _degradedThreshold = degradedThreshold;
     }
 
@@ -24,7 +30,7 @@ internal sealed class EtcdSessionHealthCheck : IHealthCheck
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await _backend.Gateway.GetAsync(_backend.Options.KeyPrefix + "health", cancellationToken).ConfigureAwait(false);
+            await _gateway.GetAsync(_probeKey, cancellationToken).ConfigureAwait(false);
         }
         catch (EtcdSessionException ex)
         {
