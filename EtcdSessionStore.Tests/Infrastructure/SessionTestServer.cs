@@ -182,6 +182,20 @@ public sealed class SessionTestServer : IAsyncDisposable
                 await context.Response.Body.FlushAsync();
                 session.SetString(query["key"]!, query["value"]!);
                 break;
+            case "/stream-then-try-set":
+                await context.Response.WriteAsync("streamed");
+                await context.Response.Body.FlushAsync();
+                try
+                {
+                    session.SetString(query["key"]!, query["value"]!);
+                    await context.Response.WriteAsync(";written");
+                }
+                catch (InvalidOperationException)
+                {
+                    await context.Response.WriteAsync(";refused");
+                }
+
+                break;
             case "/set-then-throw":
                 session.SetString(query["key"]!, query["value"]!);
                 throw new InvalidOperationException("The endpoint failed after changing the session.");
