@@ -57,7 +57,7 @@ public sealed class LimitsAndFailuresTests
         var session = await store.SeedAsync(("a", "1"));
         await member.DisposeAsync();
 
-        var reopened = store.Store.CreateStrict(session.SessionKey, () => true);
+        var reopened = store.Store.CreateStrict(session.SessionKey);
         var watch = Stopwatch.StartNew();
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => reopened.LoadAsync());
 

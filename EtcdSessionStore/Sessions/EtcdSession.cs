@@ -15,7 +15,8 @@ namespace Etcd.AspNetCore.Session.Sessions;
 internal sealed partial class EtcdSession : ISession
 {
     private readonly SessionBackend _backend;
-    private readonly Func<bool> _tryEstablishSession;
+    private readonly Func<bool>? _tryEstablishSession;
+    private bool _closedToNewSessions;
     private readonly bool _strictKeys;
     private readonly TimeSpan _idleTimeout;
     private TimeSpan? _chosenIdleTimeout;
@@ -31,10 +32,13 @@ internal sealed partial class EtcdSession : ISession
     /// <param name="backend">Shared settings and etcd access.</param>
     /// <param name="secret">The secret session key the client presented, or a new one.</param>
     /// <param name="idleTimeout">The sliding expiry to write the session with.</param>
-    /// <param name="tryEstablishSession">Asks the host whether a new session can still be announced to the client.</param>
+    /// <param name="tryEstablishSession">
+    /// The stock middleware's callback: whether a new session can still be announced to the client. <see langword="null"/>
+    /// under <c>UseEtcdSession</c>, which calls <see cref="CloseToNewSessions"/> instead.
+    /// </param>
     /// <param name="isNewSessionKey">The key was just generated: nothing to load.</param>
     /// <param name="strictKeys">A key that names no readable session is replaced by a new one instead of adopted.</param>
-    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool> tryEstablishSession, bool isNewSessionKey, bool strictKeys)
+    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool>? tryEstablishSession, bool isNewSessionKey, bool strictKeys)
     {
         _backend = backend;
         _secret = secret;
@@ -52,6 +56,12 @@ internal sealed partial class EtcdSession : ISession
         Loaded,
         Unavailable,
     }
+
+    /// <summary>
+    /// The response is starting and the cookie has been decided: a session that is not stored by now could never reach
+    /// the client, so it is not started (a first <see cref="Set"/> throws, as under the stock middleware).
+    /// </summary>
+    internal void CloseToNewSessions() => _closedToNewSessions = true;
 
     /// <summary>The secret session key in force now (changed by rotation, destroy or strict re-keying).</summary>
     internal string SessionKey => _secret;
@@ -144,7 +154,7 @@ internal sealed partial class EtcdSession : ISession
         ArgumentNullException.ThrowIfNull(value);
         ValidateKey(key);
         ThrowIfNotWritable();
-        if (_stored is null && !_changes.Any && !_tryEstablishSession())
+        if (_stored is null && !_changes.Any && (_closedToNewSessions || _tryEstablishSession?.Invoke() == false))
         {
             throw new InvalidOperationException("The session cannot be established after the response has started.");
         }

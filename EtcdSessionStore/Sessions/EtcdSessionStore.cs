@@ -45,7 +45,7 @@ public sealed class EtcdSessionStore : ISessionStore
     /// Creates a session in strict mode: a key that names no readable session is never adopted; the session
     /// gets a fresh key instead. <paramref name="sessionKey"/> <see langword="null"/> starts a new session.
     /// </summary>
-    internal EtcdSession CreateStrict(string? sessionKey, Func<bool> tryEstablishSession) =>
-        new(_backend, sessionKey ?? SessionKeys.NewSecret(), _backend.Options.IdleTimeout, tryEstablishSession,
+    internal EtcdSession CreateStrict(string? sessionKey) =>
+        new(_backend, sessionKey ?? SessionKeys.NewSecret(), _backend.Options.IdleTimeout, tryEstablishSession: null,
             isNewSessionKey: sessionKey is null, strictKeys: true);
 }
