@@ -131,6 +131,24 @@ public sealed class CommitBeforeResponseTests
     }
 
     [Test]
+    public async Task StreamingEndpoint_StartingANewSessionAfterTheBodyStarted_IsRefused_AndStoresNothing()
+    {
+        await using var server = await SessionTestServer.StartAsync(kestrel: _kestrel);
+        var browser = server.NewBrowser();
+
+        using var response = await browser.PostAsync("/stream-then-try-set?key=cart&value=apple");
+        var body = await response.Content.ReadAsStringAsync();
+        var stored = await EtcdFixture.Client.GetRangeAsync(server.Prefix);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(body, Is.EqualTo("streamed;refused"), "no cookie can carry a session started after the headers went out");
+            Assert.That(response.Headers.Contains("Set-Cookie"), Is.False);
+            Assert.That(stored.Kvs, Is.Empty);
+        });
+    }
+
+    [Test]
     public async Task EndpointThatThrowsAfterChangingANewSession_StoresNothing_AndSendsNoCookie()
     {
         await using var server = await SessionTestServer.StartAsync(kestrel: _kestrel);

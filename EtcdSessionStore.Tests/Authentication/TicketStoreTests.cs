@@ -1,5 +1,5 @@
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
-using Etcd.AspNetCore.Session.Users;
 using Etcdserverpb;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Logging;

@@ -1,10 +1,10 @@
 using dotnet_etcd;
-using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 
@@ -26,14 +26,8 @@ public static class CountingTestStore
     {
         services.AddSingleton(_ => new CountedClient(new EtcdClient(EtcdFixture.Endpoints,
             configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [counter])));
-        var wired = services.Last(d => d.ServiceType == typeof(SessionBackend));
-        services.Replace(ServiceDescriptor.Singleton(sp =>
-        {
-            var backend = (SessionBackend)wired.ImplementationFactory!(sp);
-            var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var gateway = new EtcdGateway(sp.GetRequiredService<CountedClient>().Client, backend.Options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
-            return new SessionBackend(backend.Options, gateway, backend.Serializers, backend.Time, loggers);
-        }));
+        services.Replace(ServiceDescriptor.Singleton(sp => new EtcdGateway(sp.GetRequiredService<CountedClient>().Client,
+            sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.IOTimeout, sp.GetRequiredService<ILogger<EtcdGateway>>())));
     }
 
     /// <summary>Owns the counting client so that the service provider disposes it.</summary>

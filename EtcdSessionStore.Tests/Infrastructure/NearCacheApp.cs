@@ -50,6 +50,7 @@ public sealed class NearCacheApp : IAsyncDisposable
                 else if (tag.Key == "result")
                 {
                     Interlocked.Add(ref _bypasses, value);
+                    BypassTimes.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
                 }
             }
         });
@@ -68,6 +69,9 @@ public sealed class NearCacheApp : IAsyncDisposable
     public long Misses => Interlocked.Read(ref _misses);
 
     public long Bypasses => Interlocked.Read(ref _bypasses);
+
+    /// <summary>When each bypass happened (<see cref="System.Diagnostics.Stopwatch"/> timestamps), as the lookup made it.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<long> BypassTimes { get; } = new();
 
     public static async Task<NearCacheApp> StartAsync(string endpoints, string prefix, IDataProtectionProvider keyRing,
         TimeSpan? maxStaleness = null, Interceptor? watchInterceptor = null, Action<EtcdSessionOptions>? configure = null)

@@ -145,15 +145,9 @@ public sealed class SessionTestServer : IAsyncDisposable
             configure?.Invoke(o);
         });
         services.AddSingleton(dataProtection ?? new EphemeralDataProtectionProvider());
-        services.Replace(ServiceDescriptor.Singleton(sp => BackendOn(sp, client, time)));
-    }
-
-    private static SessionBackend BackendOn(IServiceProvider sp, EtcdClient client, TimeProvider time)
-    {
-        var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
-        var loggers = sp.GetRequiredService<ILoggerFactory>();
-        var gateway = new EtcdGateway(client, options.IOTimeout, loggers.CreateLogger<EtcdGateway>());
-        return new SessionBackend(options, gateway, sp.GetRequiredService<SessionSerializerResolver>().Resolve(options), time, loggers);
+        services.Replace(ServiceDescriptor.Singleton(time));
+        services.Replace(ServiceDescriptor.Singleton(sp => new EtcdGateway(client,
+            sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.IOTimeout, sp.GetRequiredService<ILogger<EtcdGateway>>())));
     }
 
     private static async Task HandleAsync(HttpContext context, Hooks hooks)
@@ -187,6 +181,20 @@ public sealed class SessionTestServer : IAsyncDisposable
                 await context.Response.WriteAsync("streamed");
                 await context.Response.Body.FlushAsync();
                 session.SetString(query["key"]!, query["value"]!);
+                break;
+            case "/stream-then-try-set":
+                await context.Response.WriteAsync("streamed");
+                await context.Response.Body.FlushAsync();
+                try
+                {
+                    session.SetString(query["key"]!, query["value"]!);
+                    await context.Response.WriteAsync(";written");
+                }
+                catch (InvalidOperationException)
+                {
+                    await context.Response.WriteAsync(";refused");
+                }
+
                 break;
             case "/set-then-throw":
                 session.SetString(query["key"]!, query["value"]!);

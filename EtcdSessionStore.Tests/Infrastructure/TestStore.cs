@@ -30,6 +30,7 @@ public sealed class TestStore : IDisposable
         {
             o.Endpoints = endpoints ?? EtcdFixture.Endpoints;
             o.KeyPrefix = prefix;
+            o.NearCache.Enabled = false; // no host runs its watch here; the near cache has tests of its own (NearCache/)
             configure?.Invoke(o);
         });
         services?.Invoke(collection);
@@ -37,7 +38,7 @@ public sealed class TestStore : IDisposable
     }
 
     /// <summary>A session for a brand-new key (strict mode, as the middleware makes them).</summary>
-    internal EtcdSession NewSession() => Store.CreateStrict(null, () => true);
+    internal EtcdSession NewSession() => Store.CreateStrict(null);
 
     /// <summary>A new session holding <paramref name="items"/>, committed to etcd.</summary>
     internal async Task<EtcdSession> SeedAsync(params (string Key, string Value)[] items)
@@ -55,7 +56,7 @@ public sealed class TestStore : IDisposable
     /// <summary>A session for a key a client presented (strict mode), loaded.</summary>
     internal async Task<EtcdSession> OpenAsync(string secret)
     {
-        var session = Store.CreateStrict(secret, () => true);
+        var session = Store.CreateStrict(secret);
         await session.LoadAsync();
         return session;
     }

@@ -80,6 +80,7 @@ public sealed class NearCacheFailureTests
 
         cluster.Members[0].Freeze(); // the member the watch's first stream goes to
         var frozenAt = Stopwatch.StartNew();
+        var frozenTimestamp = Stopwatch.GetTimestamp();
         string? degraded = null;
         TimeSpan? bypassedAfter = null;
         TimeSpan? recoveredAfter = null;
@@ -92,7 +93,8 @@ public sealed class NearCacheFailureTests
                 (await browser.GetAsync($"{app.Url}/get?k=cart")).EnsureSuccessStatusCode();
                 if (bypassedAfter is null && app.Bypasses > bypassesBefore)
                 {
-                    bypassedAfter = frozenAt.Elapsed;
+                    // When the lookup bypassed, not when the read (which may have tried the frozen member first) returned.
+                    bypassedAfter = Stopwatch.GetElapsedTime(frozenTimestamp, app.BypassTimes.First(t => t > frozenTimestamp));
                     degraded = await http.GetStringAsync($"{app.Url}/health");
                 }
                 else if (bypassedAfter is not null && app.Hits > hitsBefore)

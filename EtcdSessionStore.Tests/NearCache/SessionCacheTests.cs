@@ -1,5 +1,5 @@
 using Etcd.AspNetCore.Session.NearCache;
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Format;
 using Google.Protobuf;
 using Microsoft.Extensions.Time.Testing;
 using Mvccpb;
@@ -100,7 +100,7 @@ public sealed class SessionCacheTests
     }
 
     private static (StoredSession, Dictionary<string, byte[]>) Decode(KeyValue kv) =>
-        (new StoredSession(new Format.SessionHeader("id", DateTimeOffset.UnixEpoch, TimeSpan.FromMinutes(20), null, "json", null, null), kv.Value, kv.ModRevision, kv.Lease),
+        (new StoredSession(new SessionHeader("id", DateTimeOffset.UnixEpoch, TimeSpan.FromMinutes(20), null, "json", null, null), kv.Value, kv.ModRevision, kv.Lease),
          new Dictionary<string, byte[]>(StringComparer.Ordinal) { ["v"] = kv.Value.ToByteArray() });
 
     private static KeyValue Stored(string key, long revision, string value = "x") =>

@@ -96,7 +96,7 @@ public sealed class ClusterFailoverTests
         }
 
         var watch = Stopwatch.StartNew();
-        var down = Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict(before, () => true).LoadAsync());
+        var down = Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict(before).LoadAsync());
         var downFor = watch.Elapsed;
         Assert.That(down!.Kind, Is.AnyOf(EtcdSessionErrorKind.Unavailable, EtcdSessionErrorKind.Timeout));
         Assert.That(downFor, Is.LessThan(IOTimeout + TimeSpan.FromSeconds(1)));
@@ -117,7 +117,7 @@ public sealed class ClusterFailoverTests
     /// <summary>One request's worth of work: load (unless new), add an item, commit.</summary>
     internal static async Task<string> WriteAsync(TestStore store, string? secret, string key, string value, CancellationToken cancellationToken)
     {
-        var session = store.Store.CreateStrict(secret, () => true);
+        var session = store.Store.CreateStrict(secret);
         await session.LoadAsync(cancellationToken);
         if (secret is not null && session.SessionKey != secret)
         {

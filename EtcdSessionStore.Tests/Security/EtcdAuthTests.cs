@@ -41,7 +41,7 @@ public sealed class EtcdAuthTests
         using var store = Store("app", "not-the-password");
 
         var watch = Stopwatch.StartNew();
-        var ex = Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict("client-key", () => true).LoadAsync());
+        var ex = Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict("client-key").LoadAsync());
 
         Assert.Multiple(() =>
         {
@@ -60,7 +60,7 @@ public sealed class EtcdAuthTests
         session.SetString("a", "1");
 
         var watch = Stopwatch.StartNew();
-        var read = Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict("client-key", () => true).LoadAsync());
+        var read = Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict("client-key").LoadAsync());
         var write = Assert.ThrowsAsync<EtcdSessionException>(() => session.CommitAsync());
 
         Assert.Multiple(() =>

@@ -41,7 +41,7 @@ public sealed class EtcdTlsTests
             o.TlsCaCertificateFile = _certs.OtherCaFile;
             o.IOTimeout = TimeSpan.FromSeconds(2);
         }, endpoints: etcd.ClientUrl);
-        var session = store.Store.CreateStrict("some-client-key", () => true);
+        var session = store.Store.CreateStrict("some-client-key");
 
         var watch = Stopwatch.StartNew();
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => session.LoadAsync());
@@ -62,7 +62,7 @@ public sealed class EtcdTlsTests
         await using var etcd = await EtcdMember.StartSingleAsync("tls-system", _certs.EtcdArguments(clientCertAuth: false), "https", _certs.HealthClient);
         using var store = TestStore.Create(o => o.IOTimeout = TimeSpan.FromSeconds(1), endpoints: etcd.ClientUrl);
 
-        Assert.That(async () => await store.Store.CreateStrict("k", () => true).LoadAsync(), Throws.InstanceOf<EtcdSessionException>());
+        Assert.That(async () => await store.Store.CreateStrict("k").LoadAsync(), Throws.InstanceOf<EtcdSessionException>());
     }
 
     [Test]
@@ -84,7 +84,7 @@ public sealed class EtcdTlsTests
         var session = withCert.NewSession();
         session.SetString("a", "1");
         await session.CommitAsync();
-        var refused = withoutCert.Store.CreateStrict(session.SessionKey, () => true);
+        var refused = withoutCert.Store.CreateStrict(session.SessionKey);
 
         Assert.Multiple(async () =>
         {

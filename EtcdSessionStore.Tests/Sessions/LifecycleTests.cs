@@ -100,9 +100,10 @@ public sealed class LifecycleTests
     public async Task Set_AfterResponseStarted_OnANewSession_Throws()
     {
         using var store = TestStore.Create();
-        var session = store.Store.CreateStrict(null, () => false);
+        var session = store.Store.CreateStrict(null);
 
         await session.LoadAsync();
+        session.CloseToNewSessions(); // what UseEtcdSession does as the response starts
 
         Assert.Throws<InvalidOperationException>(() => session.SetString("x", "1"));
     }

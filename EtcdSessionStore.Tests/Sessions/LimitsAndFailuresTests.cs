@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Etcd.AspNetCore.Session.Expiry;
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
@@ -56,7 +57,7 @@ public sealed class LimitsAndFailuresTests
         var session = await store.SeedAsync(("a", "1"));
         await member.DisposeAsync();
 
-        var reopened = store.Store.CreateStrict(session.SessionKey, () => true);
+        var reopened = store.Store.CreateStrict(session.SessionKey);
         var watch = Stopwatch.StartNew();
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => reopened.LoadAsync());
 
@@ -157,7 +158,8 @@ public sealed class LimitsAndFailuresTests
     {
         var options = new EtcdSessionOptions { IOTimeout = ioTimeout ?? TimeSpan.FromSeconds(5) };
         var gateway = new EtcdGateway(client, options.IOTimeout, NullLogger.Instance);
-        var backend = new SessionBackend(options, gateway, new SessionSerializerSet(new JsonSessionSerializer(), []), TimeProvider.System, NullLoggerFactory.Instance);
+        var codec = new SessionCodec(new SessionSerializerSet(new JsonSessionSerializer(), []), options.MaxSessionBytes);
+        var backend = new SessionBackend(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance);
         return new EtcdSession(backend, "secret", options.IdleTimeout, () => true, isNewSessionKey: false, strictKeys: true);
     }
 

@@ -119,7 +119,7 @@ public sealed class EtcdGatewayRetryTests
         using var store = StoreOn(client, ioTimeout: TimeSpan.FromSeconds(2));
 
         var watch = Stopwatch.StartNew();
-        await store.Store.CreateStrict("client-key", () => true).LoadAsync();
+        await store.Store.CreateStrict("client-key").LoadAsync();
 
         Assert.Multiple(() =>
         {
@@ -136,7 +136,7 @@ public sealed class EtcdGatewayRetryTests
             .ThrowsAsync(new RpcException(new Status(StatusCode.PermissionDenied, "etcdserver: permission denied")));
         using var store = StoreOn(client);
 
-        Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict("client-key", () => true).LoadAsync());
+        Assert.ThrowsAsync<EtcdSessionException>(() => store.Store.CreateStrict("client-key").LoadAsync());
 
         client.Verify(c => c.GetAsync(It.IsAny<RangeRequest>(), It.IsAny<Metadata>(), It.IsAny<DateTime?>(), It.IsAny<CancellationToken>()), Times.Once);
     }

@@ -1,6 +1,6 @@
 using System.Text;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
-using Etcd.AspNetCore.Session.Users;
+using Etcd.AspNetCore.Session.Format;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

@@ -78,6 +78,7 @@ internal sealed partial class EtcdSessionMiddleware
 
         private async Task<EtcdSessionException?> CommitThenWriteCookieAsync()
         {
+            Session.CloseToNewSessions(); // the response starts after this: no cookie could announce a session started later
             if (Session.HasChanges && !_discarded)
             {
                 try

@@ -56,7 +56,7 @@ internal sealed partial class EtcdSessionMiddleware
             Log.CookieRejected(_logger);
         }
 
-        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, () => !context.Response.HasStarted, presented.Revision), _logger);
+        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, presented.Revision), _logger);
         if (presented.KeyRingFailure is { } keyRingFailure)
         {
             request.Session.MarkUnavailable();
@@ -132,7 +132,7 @@ internal sealed partial class EtcdSessionMiddleware
     private async Task EndSignInWithoutSessionAsync(HttpContext context, EtcdSession session)
     {
         if (!session.IsAvailable || session.Moved
-            || context.User.Identity is not { IsAuthenticated: true, Name: { Length: > 0 and <= Users.UserSessionIndex.MaxUserNameLength } user }
+            || context.User.Identity is not { IsAuthenticated: true, Name: { Length: > 0 and <= Format.UserSessionIndex.MaxUserNameLength } user }
             || string.Equals(session.UserName, user, StringComparison.Ordinal))
         {
             return;

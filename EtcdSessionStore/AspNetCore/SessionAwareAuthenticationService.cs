@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using Etcd.AspNetCore.Session.Users;
+using Etcd.AspNetCore.Session.Format;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,6 +1,6 @@
 using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.Storage;
-using Etcd.AspNetCore.Session.Users;
+using Etcd.AspNetCore.Session.Format;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Authentication;
@@ -21,11 +21,11 @@ internal sealed partial class EtcdTicketStore
     {
         var key = ByteString.CopyFromUtf8(storageKey);
         var value = ByteString.CopyFrom(TicketEnvelope.Encode(header.Id, header.User, _protector.Protect(TicketSerializer.Default.Serialize(ticket))));
-        var expiresAt = ticket.Properties.ExpiresUtc ?? _backend.Time.GetUtcNow() + _lifetime;
-        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        var expiresAt = ticket.Properties.ExpiresUtc ?? _time.GetUtcNow() + _lifetime;
+        var budget = RetryBudget.Start(_options.IOTimeout);
         while (true)
         {
-            var lease = await _backend.Leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
+            var lease = await _leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
             var txn = new TxnRequest();
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } });
             if (isNew)
@@ -49,11 +49,11 @@ internal sealed partial class EtcdTicketStore
 
             try
             {
-                return (await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded;
+                return (await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded;
             }
             catch (EtcdSessionException ex) when (EtcdGateway.IsLeaseNotFound(ex.InnerException) && !budget.IsSpent)
             {
-                _backend.Leases.Forget(lease); // revoked behind our back: grant it again
+                _leases.Forget(lease); // revoked behind our back: grant it again
             }
         }
     }

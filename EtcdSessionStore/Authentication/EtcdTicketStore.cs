@@ -1,8 +1,7 @@
 using System.Security.Cryptography;
 using Etcd.AspNetCore.Session.Expiry;
-using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
-using Etcd.AspNetCore.Session.Users;
+using Etcd.AspNetCore.Session.Format;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Authentication;
@@ -25,24 +24,34 @@ internal sealed partial class EtcdTicketStore : ITicketStore
     /// <summary>The Data Protection purpose of stored tickets; the scheme name is a sub-purpose.</summary>
     public const string ProtectorPurpose = "Etcd.AspNetCore.Session.Ticket.v1";
 
-    private readonly SessionBackend _backend;
+    private readonly EtcdGateway _gateway;
+    private readonly ExpiryLeasePool _leases;
+    private readonly EtcdSessionOptions _options;
+    private readonly TimeProvider _time;
     private readonly IDataProtector _protector;
     private readonly TimeSpan _lifetime;
     private readonly ILogger _logger;
 
-    /// <param name="backend">The session store's settings, etcd gateway and expiry leases.</param>
+    /// <param name="gateway">The session store's etcd access.</param>
+    /// <param name="leases">The session store's expiry leases (tickets share them).</param>
+    /// <param name="options">The session store's settings (key prefix, IOTimeout).</param>
+    /// <param name="time">The clock that dates tickets.</param>
     /// <param name="protector">Protects the serialized tickets.</param>
     /// <param name="lifetime">The expiry of a ticket that has none (the scheme's <c>ExpireTimeSpan</c>).</param>
     /// <param name="logger">Where unreadable tickets and failed calls are logged.</param>
-    public EtcdTicketStore(SessionBackend backend, IDataProtector protector, TimeSpan lifetime, ILogger logger)
+    public EtcdTicketStore(EtcdGateway gateway, ExpiryLeasePool leases, EtcdSessionOptions options, TimeProvider time,
+        IDataProtector protector, TimeSpan lifetime, ILogger logger)
     {
-        _backend = backend;
+        _gateway = gateway;
+        _leases = leases;
+        _options = options;
+        _time = time;
         _protector = protector;
         _lifetime = lifetime;
         _logger = logger;
     }
 
-    private string KeyPrefix => _backend.Options.KeyPrefix;
+    private string KeyPrefix => _options.KeyPrefix;
 
     public Task<string> StoreAsync(AuthenticationTicket ticket) => StoreCoreAsync(ticket, null, CancellationToken.None);
 
@@ -70,7 +79,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
     {
         ArgumentNullException.ThrowIfNull(ticket);
         var reference = SessionKeys.NewSecret();
-        var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionIdOf(context), _backend.Time.GetUtcNow());
+        var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionIdOf(context), _time.GetUtcNow());
         var storageKey = SessionKeys.TicketStorageKey(KeyPrefix, reference);
         await WriteAsync(storageKey, header, ticket, isNew: true, cancellationToken).ConfigureAwait(false);
         Log.TicketStored(_logger, header.Id);
@@ -88,7 +97,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         ArgumentException.ThrowIfNullOrEmpty(key);
         var reference = key; // what the sign-in cookie carries
         ArgumentNullException.ThrowIfNull(ticket);
-        var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionId: null, _backend.Time.GetUtcNow());
+        var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionId: null, _time.GetUtcNow());
         try
         {
             if (!await WriteAsync(SessionKeys.TicketStorageKey(KeyPrefix, reference), header, ticket, isNew: false, cancellationToken).ConfigureAwait(false))
@@ -113,7 +122,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         Mvccpb.KeyValue? kv;
         try
         {
-            kv = await _backend.Gateway.GetAsync(SessionKeys.TicketStorageKey(KeyPrefix, reference), cancellationToken).ConfigureAwait(false);
+            kv = await _gateway.GetAsync(SessionKeys.TicketStorageKey(KeyPrefix, reference), cancellationToken).ConfigureAwait(false);
         }
         catch (EtcdSessionException ex)
         {
@@ -127,7 +136,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         }
 
         // etcd resets lease TTLs on a leader change: the deadline in the lease id is enforced here too.
-        if (SessionDeadline.Of(kv.Lease, absoluteExpiry: null) is { } expiry && expiry <= _backend.Time.GetUtcNow())
+        if (SessionDeadline.Of(kv.Lease, absoluteExpiry: null) is { } expiry && expiry <= _time.GetUtcNow())
         {
             Log.TicketExpiredOnRead(_logger, SessionKeys.TicketId(reference));
             return null;
@@ -157,7 +166,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         ArgumentException.ThrowIfNullOrEmpty(key);
         var reference = key; // what the sign-in cookie carries
         var storageKey = SessionKeys.TicketStorageKey(KeyPrefix, reference);
-        var kv = await _backend.Gateway.GetAsync(storageKey, cancellationToken).ConfigureAwait(false);
+        var kv = await _gateway.GetAsync(storageKey, cancellationToken).ConfigureAwait(false);
         if (kv is null)
         {
             return;
@@ -170,7 +179,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
             txn.Success.Add(UserTicketIndex.Delete(KeyPrefix, user, SessionKeys.TicketId(reference)));
         }
 
-        await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+        await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
         Log.TicketRemoved(_logger, SessionKeys.TicketId(reference));
     }
 }

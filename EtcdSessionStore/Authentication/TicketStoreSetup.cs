@@ -1,4 +1,5 @@
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Expiry;
+using Etcd.AspNetCore.Session.Storage;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,10 +28,12 @@ internal sealed class TicketStoreSetup : IPostConfigureOptions<CookieAuthenticat
             return;
         }
 
-        var backend = _services.GetService<SessionBackend>()
+        var gateway = _services.GetService<EtcdGateway>()
             ?? throw new InvalidOperationException("StoreTicketsInEtcd() keeps sign-in tickets through the etcd session store: call services.AddEtcdSession(...) too.");
         var protector = _services.GetRequiredService<IDataProtectionProvider>().CreateProtector(EtcdTicketStore.ProtectorPurpose, name);
         var logger = _services.GetRequiredService<ILoggerFactory>().CreateLogger<EtcdTicketStore>();
-        options.SessionStore = new EtcdTicketStore(backend, protector, options.ExpireTimeSpan, logger);
+        options.SessionStore = new EtcdTicketStore(gateway, _services.GetRequiredService<ExpiryLeasePool>(),
+            _services.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, _services.GetRequiredService<TimeProvider>(),
+            protector, options.ExpireTimeSpan, logger);
     }
 }

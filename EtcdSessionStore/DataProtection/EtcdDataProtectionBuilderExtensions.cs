@@ -1,5 +1,5 @@
 using Etcd.AspNetCore.Session.DataProtection;
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,9 +30,9 @@ public static class EtcdDataProtectionBuilderExtensions
         var first = !builder.Services.Any(d => d.ServiceType == typeof(EtcdXmlRepository));
         builder.Services.TryAddSingleton(sp =>
         {
-            var backend = sp.GetService<SessionBackend>() ?? throw new InvalidOperationException(
+            var gateway = sp.GetService<EtcdGateway>() ?? throw new InvalidOperationException(
                 "PersistKeysToEtcd() uses the etcd session store's client: call services.AddEtcdSession(...) too.");
-            return new EtcdXmlRepository(backend.Gateway, backend.Options.KeyPrefix + Folder,
+            return new EtcdXmlRepository(gateway, sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.KeyPrefix + Folder,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<EtcdXmlRepository>());
         });
         builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>

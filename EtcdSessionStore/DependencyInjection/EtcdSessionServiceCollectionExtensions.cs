@@ -3,6 +3,8 @@ using System.Diagnostics.Metrics;
 using Etcd.AspNetCore.Session.DependencyInjection;
 using Etcd.AspNetCore.Session.NearCache;
 using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.Expiry;
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
@@ -57,28 +59,38 @@ public static class EtcdSessionServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
-            var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var metrics = sp.GetRequiredService<SessionMetrics>();
-            var provider = sp.GetRequiredService<EtcdClientProvider>();
-            var gateway = new EtcdGateway(provider.Pool, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), metrics);
-            var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
-            var time = sp.GetRequiredService<TimeProvider>();
-            SessionBackend? backend = null;
-            var cache = options.NearCache.Enabled && gateway.CanOpenStreams
-                ? new SessionCache(new CacheFreshness(time, options.NearCache.MaxStaleness), options.NearCache.SizeLimit, kv => backend!.Decode(kv))
-                : null;
-            var cacheMetrics = cache is null ? null : new NearCacheMetrics(sp.GetRequiredService<IMeterFactory>(), cache);
-            backend = new SessionBackend(options, gateway, serializers, time, loggers, metrics, cache, cacheMetrics);
-            return backend;
+            var pool = sp.GetRequiredService<EtcdClientProvider>().Pool;
+            return new EtcdGateway(pool, options.IOTimeout, sp.GetRequiredService<ILogger<EtcdGateway>>(), sp.GetRequiredService<SessionMetrics>());
         });
-        services.AddSingleton(sp =>
+        services.TryAddSingleton(sp => new ExpiryLeasePool(sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp =>
         {
-            var backend = sp.GetRequiredService<SessionBackend>();
-            return NearCacheService.Create(backend.NearCache, backend.Options, backend.Gateway, backend.Leases, backend.Time, sp.GetRequiredService<ILoggerFactory>());
+            var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
+            var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
+            return new SessionCodec(serializers, options.MaxSessionBytes, sp.GetRequiredService<SessionMetrics>());
         });
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
+            var cache = options.NearCache.Enabled && sp.GetRequiredService<EtcdGateway>().CanOpenStreams
+                ? new SessionCache(new CacheFreshness(sp.GetRequiredService<TimeProvider>(), options.NearCache.MaxStaleness), options.NearCache.SizeLimit,
+                    sp.GetRequiredService<SessionCodec>().Decode)
+                : null;
+            return new NearCacheInstance(cache, cache is null ? null : new NearCacheMetrics(sp.GetRequiredService<IMeterFactory>(), cache));
+        });
+        services.AddSingleton(sp => NearCacheService.Create(sp.GetRequiredService<NearCacheInstance>().Cache, sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value,
+            sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<ExpiryLeasePool>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => new SessionBackend(
+            sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<ExpiryLeasePool>(),
+            sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<SessionMetrics>(),
+            sp.GetRequiredService<NearCacheInstance>()));
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
-        services.TryAddSingleton(sp => new EtcdSessionDirectory(sp.GetRequiredService<SessionBackend>()));
-        services.TryAddSingleton(sp => new EtcdSessionEvents(sp.GetRequiredService<SessionBackend>(), sp.GetRequiredService<ILogger<EtcdSessionEvents>>()));
+        services.TryAddSingleton(sp => new EtcdSessionDirectory(
+            sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SessionMetrics>()));
+        services.TryAddSingleton(sp => new EtcdSessionEvents(
+            sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<EtcdSessionEvents>>()));
         services.AddDataProtection();
         services.TryAddSingleton<SessionCookie>();
         SessionAwareAuthenticationService.Decorate(services);

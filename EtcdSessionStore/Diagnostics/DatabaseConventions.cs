@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Etcd.AspNetCore.Session.Storage;
 
 namespace Etcd.AspNetCore.Session.Diagnostics;
 
@@ -24,17 +23,17 @@ internal static class DatabaseConventions
     /// <summary>The <c>error.type</c> of a call that the caller cancelled.</summary>
     public const string Cancelled = "cancelled";
 
-    public static TagList Tags(string operation, string? errorType, EtcdEndpoint? endpoint, string? statusCode)
+    public static TagList Tags(string operation, string? errorType, string? serverAddress, int? serverPort, string? statusCode)
     {
         var tags = new TagList
         {
             { SystemName, Etcd },
             { OperationName, operation },
         };
-        if (endpoint?.ServerAddress is { } address)
+        if (serverAddress is not null)
         {
-            tags.Add(ServerAddress, address);
-            tags.Add(ServerPort, endpoint.ServerPort);
+            tags.Add(ServerAddress, serverAddress);
+            tags.Add(ServerPort, serverPort);
         }
 
         if (errorType is not null)
@@ -60,17 +59,17 @@ internal static class DatabaseConventions
     }
 
     /// <summary>The server, error and status attributes, once the call is over.</summary>
-    public static void Complete(Activity? activity, string? errorType, EtcdEndpoint? endpoint, string? statusCode, string? description)
+    public static void Complete(Activity? activity, string? errorType, string? serverAddress, int? serverPort, string? statusCode, string? description)
     {
         if (activity is null)
         {
             return;
         }
 
-        if (endpoint?.ServerAddress is { } address)
+        if (serverAddress is not null)
         {
-            activity.SetTag(ServerAddress, address);
-            activity.SetTag(ServerPort, endpoint.ServerPort);
+            activity.SetTag(ServerAddress, serverAddress);
+            activity.SetTag(ServerPort, serverPort);
         }
 
         if (errorType is not null)

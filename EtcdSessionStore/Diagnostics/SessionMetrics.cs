@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Etcd.AspNetCore.Session.Storage;
 
 namespace Etcd.AspNetCore.Session.Diagnostics;
 
@@ -52,9 +51,10 @@ internal sealed class SessionMetrics
     /// <param name="operation">The etcd RPC: <c>Range</c>, <c>Txn</c>, ...</param>
     /// <param name="elapsed">How long the caller waited, retries included.</param>
     /// <param name="errorType">Why it failed (an <see cref="EtcdSessionErrorKind"/> name, or <c>cancelled</c>); <see langword="null"/> when it succeeded.</param>
-    /// <param name="endpoint">The member of the last attempt.</param>
+    /// <param name="serverAddress">The host of the member of the last attempt (<c>server.address</c>).</param>
+    /// <param name="serverPort">Its port (<c>server.port</c>).</param>
     /// <param name="statusCode">The gRPC status code of a failure, if etcd or gRPC gave one.</param>
-    public void CallCompleted(string operation, TimeSpan elapsed, string? errorType, EtcdEndpoint? endpoint, string? statusCode)
+    public void CallCompleted(string operation, TimeSpan elapsed, string? errorType, string? serverAddress, int? serverPort, string? statusCode)
     {
         var seconds = elapsed.TotalSeconds;
         _callDuration.Record(seconds, new TagList
@@ -64,7 +64,7 @@ internal sealed class SessionMetrics
         });
         if (_operationDuration.Enabled)
         {
-            _operationDuration.Record(seconds, DatabaseConventions.Tags(operation, errorType, endpoint, statusCode));
+            _operationDuration.Record(seconds, DatabaseConventions.Tags(operation, errorType, serverAddress, serverPort, statusCode));
         }
     }
 

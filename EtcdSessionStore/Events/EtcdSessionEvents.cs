@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Etcd.AspNetCore.Session.Events;
-using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
 using Microsoft.Extensions.Logging;
@@ -19,12 +18,16 @@ public sealed partial class EtcdSessionEvents
 {
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
 
-    private readonly SessionBackend _backend;
+    private readonly EtcdGateway _gateway;
+    private readonly string _keyPrefix;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    internal EtcdSessionEvents(SessionBackend backend, ILogger<EtcdSessionEvents> logger)
+    internal EtcdSessionEvents(EtcdGateway gateway, EtcdSessionOptions options, TimeProvider time, ILogger<EtcdSessionEvents> logger)
     {
-        _backend = backend;
+        _gateway = gateway;
+        _keyPrefix = options.KeyPrefix;
+        _time = time;
         _logger = logger;
     }
 
@@ -39,12 +42,12 @@ public sealed partial class EtcdSessionEvents
     /// <summary>Events from <paramref name="startRevision"/> on (or from now on when <see langword="null"/>).</summary>
     internal async IAsyncEnumerable<EtcdSessionEvent> WatchFromAsync(long? startRevision, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var prefix = SessionKeys.SessionsPrefix(_backend.Options.KeyPrefix);
+        var prefix = SessionKeys.SessionsPrefix(_keyPrefix);
         var next = startRevision ?? await CurrentRevisionAsync(prefix, cancellationToken).ConfigureAwait(false) + 1;
         while (!cancellationToken.IsCancellationRequested)
         {
             var responses = Channel.CreateUnbounded<WatchResponse>(new UnboundedChannelOptions { SingleReader = true });
-            var watchId = await _backend.Gateway.WatchAsync(prefix, next, r => responses.Writer.TryWrite(r), cancellationToken).ConfigureAwait(false);
+            var watchId = await _gateway.WatchAsync(prefix, next, r => responses.Writer.TryWrite(r), cancellationToken).ConfigureAwait(false);
             Log.WatchStarted(_logger, next);
             try
             {
@@ -55,20 +58,20 @@ public sealed partial class EtcdSessionEvents
                         // The revisions to resume from are gone: say so, and carry on from the present.
                         Log.Resynced(_logger, next, response.CompactRevision);
                         next = await CurrentRevisionAsync(prefix, cancellationToken).ConfigureAwait(false) + 1;
-                        yield return new EtcdSessionEvent(EtcdSessionEventKind.Resynced, null, null, next, _backend.Time.GetUtcNow());
+                        yield return new EtcdSessionEvent(EtcdSessionEventKind.Resynced, null, null, next, _time.GetUtcNow());
                         break;
                     }
 
                     if (response.Canceled)
                     {
                         Log.WatchCanceled(_logger, response.CancelReason);
-                        await Task.Delay(RestartDelay, _backend.Time, cancellationToken).ConfigureAwait(false);
+                        await Task.Delay(RestartDelay, _time, cancellationToken).ConfigureAwait(false);
                         break;
                     }
 
                     foreach (var revision in response.Events.GroupBy(e => e.Kv.ModRevision))
                     {
-                        foreach (var e in SessionEventClassifier.Classify([.. revision], revision.Key, _backend.Time.GetUtcNow()))
+                        foreach (var e in SessionEventClassifier.Classify([.. revision], revision.Key, _time.GetUtcNow()))
                         {
                             yield return e;
                         }
@@ -79,7 +82,7 @@ public sealed partial class EtcdSessionEvents
             }
             finally
             {
-                _backend.Gateway.CancelWatch(watchId);
+                _gateway.CancelWatch(watchId);
             }
         }
     }
@@ -88,7 +91,7 @@ public sealed partial class EtcdSessionEvents
     {
         var range = KeyRange.Prefix(prefix);
         range.CountOnly = true;
-        return (await _backend.Gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false)).Header.Revision;
+        return (await _gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false)).Header.Revision;
     }
 
     private static partial class Log

@@ -1,4 +1,4 @@
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Format;
 using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.NearCache;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Format;
 using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.NearCache;

@@ -49,7 +49,7 @@ internal sealed partial class EtcdSession
                     $"Session {_id} kept changing concurrently for longer than IOTimeout while its id was being rotated; the old id is still in force.");
             }
 
-            var (fresh, items) = _backend.Decode(rotation.Current!);
+            var (fresh, items) = _backend.Codec.Decode(rotation.Current!);
             _stored = fresh;
             _changes.ApplyTo(items);
             _items = items;

@@ -84,7 +84,7 @@ internal sealed partial class EtcdSession
     private SessionHeader NewHeader()
     {
         var now = _backend.Time.GetUtcNow();
-        return new SessionHeader(_id, now, _chosenIdleTimeout ?? _idleTimeout, now + _backend.Options.AbsoluteTimeout, _backend.Serializers.Writer.Name,
+        return new SessionHeader(_id, now, _chosenIdleTimeout ?? _idleTimeout, now + _backend.Options.AbsoluteTimeout, _backend.Codec.WriterName,
             _binding?.User, _binding?.Metadata, ChosenIdleTimeout: _chosenIdleTimeout);
     }
 }

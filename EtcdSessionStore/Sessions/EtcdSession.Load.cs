@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 using Mvccpb;
 
@@ -58,7 +59,7 @@ internal sealed partial class EtcdSession
         Dictionary<string, byte[]> items;
         try
         {
-            (stored, items) = _backend.Decode(kv);
+            (stored, items) = _backend.Codec.Decode(kv);
         }
         catch (EtcdSessionException ex)
         {

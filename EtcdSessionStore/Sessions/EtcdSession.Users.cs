@@ -1,5 +1,4 @@
 using Etcd.AspNetCore.Session.Format;
-using Etcd.AspNetCore.Session.Users;
 using Google.Protobuf;
 
 namespace Etcd.AspNetCore.Session.Sessions;
@@ -30,7 +29,7 @@ internal sealed partial class EtcdSession
     private (SessionHeader Header, ByteString Value) Rebind(UserBinding binding)
     {
         var header = _stored!.Header with { User = binding.User, Metadata = binding.Metadata };
-        return (header, _backend.Encode(header, _items));
+        return (header, _backend.Codec.Encode(header, _items));
     }
 
     private sealed record UserBinding(string User, IReadOnlyDictionary<string, string>? Metadata);

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 using Microsoft.AspNetCore.Http;
 
@@ -14,7 +15,8 @@ namespace Etcd.AspNetCore.Session.Sessions;
 internal sealed partial class EtcdSession : ISession
 {
     private readonly SessionBackend _backend;
-    private readonly Func<bool> _tryEstablishSession;
+    private readonly Func<bool>? _tryEstablishSession;
+    private bool _closedToNewSessions;
     private readonly bool _strictKeys;
     private readonly TimeSpan _idleTimeout;
     private TimeSpan? _chosenIdleTimeout;
@@ -32,11 +34,14 @@ internal sealed partial class EtcdSession : ISession
     /// <param name="backend">Shared settings and etcd access.</param>
     /// <param name="secret">The secret session key the client presented, or a new one.</param>
     /// <param name="idleTimeout">The sliding expiry to write the session with.</param>
-    /// <param name="tryEstablishSession">Asks the host whether a new session can still be announced to the client.</param>
+    /// <param name="tryEstablishSession">
+    /// The stock middleware's callback: whether a new session can still be announced to the client. <see langword="null"/>
+    /// under <c>UseEtcdSession</c>, which calls <see cref="CloseToNewSessions"/> instead.
+    /// </param>
     /// <param name="isNewSessionKey">The key was just generated: nothing to load.</param>
     /// <param name="strictKeys">A key that names no readable session is replaced by a new one instead of adopted.</param>
     /// <param name="minRevision">The revision of the client's own last write, as its token says (0 if unknown): the near cache answers only with a version at least as new.</param>
-    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool> tryEstablishSession, bool isNewSessionKey, bool strictKeys, long minRevision = 0)
+    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool>? tryEstablishSession, bool isNewSessionKey, bool strictKeys, long minRevision = 0)
     {
         _minRevision = minRevision;
         _backend = backend;
@@ -56,6 +61,12 @@ internal sealed partial class EtcdSession : ISession
         Unavailable,
     }
 
+    /// <summary>
+    /// The response is starting and the cookie has been decided: a session that is not stored by now could never reach
+    /// the client, so it is not started (a first <see cref="Set"/> throws, as under the stock middleware).
+    /// </summary>
+    internal void CloseToNewSessions() => _closedToNewSessions = true;
+
     /// <summary>The secret session key in force now (changed by rotation, destroy or strict re-keying).</summary>
     internal string SessionKey => _secret;
 
@@ -73,34 +84,6 @@ internal sealed partial class EtcdSession : ISession
 
     /// <summary>The request must not push the session's expiry forward (<c>WithoutSessionRefresh()</c>); its writes keep the current expiry.</summary>
     internal bool KeepExpiry { get; set; }
-
-    /// <summary>The idle timeout in force for this session: the one chosen for it (<c>SetIdleTimeout</c>), else the app's.</summary>
-    internal TimeSpan IdleTimeout => ChosenIdleTimeout ?? _idleTimeout;
-
-    /// <summary>
-    /// Gives this one session its own idle timeout from this request's commit on (a "remember me" sign-in, say). It is
-    /// stored with the session, survives rotation, and is still capped by <see cref="EtcdSessionOptions.AbsoluteTimeout"/>.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">Outside what <see cref="EtcdSessionOptions.IdleTimeout"/> allows (2 seconds to 365 days).</exception>
-    internal void SetIdleTimeout(TimeSpan idleTimeout)
-    {
-        if (idleTimeout < EtcdSessionOptions.MinIdleTimeout || idleTimeout > EtcdSessionOptions.MaxIdleTimeout)
-        {
-            throw new ArgumentOutOfRangeException(nameof(idleTimeout), idleTimeout,
-                $"A session's idle timeout must be between {EtcdSessionOptions.MinIdleTimeout.TotalSeconds:0} seconds (etcd's shortest lease) and {EtcdSessionOptions.MaxIdleTimeout.TotalDays:0} days, as IdleTimeout.");
-        }
-
-        ThrowIfNotWritable();
-        _chosenIdleTimeout = idleTimeout;
-        _idleTimeoutChosen = true;
-        ChoseIdleTimeout = true;
-    }
-
-    /// <summary><see cref="SetIdleTimeout"/> ran during this request (the cookie is re-issued to match).</summary>
-    internal bool ChoseIdleTimeout { get; private set; }
-
-    /// <summary>The idle timeout chosen for this session, stored or about to be, if any.</summary>
-    internal TimeSpan? ChosenIdleTimeout => _idleTimeoutChosen ? _chosenIdleTimeout : _stored?.Header.ChosenIdleTimeout;
 
     /// <summary>The <c>mod_revision</c> of the stored session as this request last saw or wrote it, if it is stored.</summary>
     internal long? Revision => _stored?.ModRevision;
@@ -160,7 +143,7 @@ internal sealed partial class EtcdSession : ISession
         ArgumentNullException.ThrowIfNull(value);
         ValidateKey(key);
         ThrowIfNotWritable();
-        if (_stored is null && !_changes.Any && !_tryEstablishSession())
+        if (_stored is null && !_changes.Any && (_closedToNewSessions || _tryEstablishSession?.Invoke() == false))
         {
             throw new InvalidOperationException("The session cannot be established after the response has started.");
         }

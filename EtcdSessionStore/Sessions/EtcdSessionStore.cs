@@ -46,9 +46,8 @@ public sealed class EtcdSessionStore : ISessionStore
     /// gets a fresh key instead. <paramref name="sessionKey"/> <see langword="null"/> starts a new session.
     /// </summary>
     /// <param name="sessionKey">The secret key the client presented, if any.</param>
-    /// <param name="tryEstablishSession">Whether a new session can still be announced to the client.</param>
     /// <param name="minRevision">The revision of the client's last write its token carries (read-your-writes with the near cache).</param>
-    internal EtcdSession CreateStrict(string? sessionKey, Func<bool> tryEstablishSession, long minRevision = 0) =>
-        new(_backend, sessionKey ?? SessionKeys.NewSecret(), _backend.Options.IdleTimeout, tryEstablishSession,
+    internal EtcdSession CreateStrict(string? sessionKey, long minRevision = 0) =>
+        new(_backend, sessionKey ?? SessionKeys.NewSecret(), _backend.Options.IdleTimeout, tryEstablishSession: null,
             isNewSessionKey: sessionKey is null, strictKeys: true, minRevision);
 }

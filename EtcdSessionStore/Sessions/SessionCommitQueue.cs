@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Etcd.AspNetCore.Session.Format;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 

@@ -1,6 +1,5 @@
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Etcd.AspNetCore.Session.Users;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
@@ -107,7 +106,7 @@ internal sealed class SessionStorage
         if (SessionTransactions.ReadBackRotated(response) is { } rotated)
         {
             // Only this request knows the new secret: an earlier attempt was applied and its reply was lost.
-            return new Rotation(_backend.Decode(rotated).Stored, null, Gone: false);
+            return new Rotation(_backend.Codec.Decode(rotated).Stored, null, Gone: false);
         }
 
         return SessionTransactions.ReadBack(response) is { } current
@@ -151,7 +150,7 @@ internal sealed class SessionStorage
     {
         try
         {
-            return _backend.Decode(kv).Stored.Header;
+            return _backend.Codec.Decode(kv).Stored.Header;
         }
         catch (EtcdSessionException)
         {

@@ -1,7 +1,6 @@
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Etcd.AspNetCore.Session.Users;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
@@ -41,7 +40,7 @@ internal sealed class SessionWriter
             }
 
             var header = HeaderFor(current, batch).WithCommit(commitId);
-            var value = _backend.Encode(header, items);
+            var value = _backend.Codec.Encode(header, items);
             var next = _backend.NextExpiry(header, header.IdleTimeout);
             // WithoutSessionRefresh(), or a lease still close enough to the ideal expiry: the key stays on its lease,
             // which costs etcd less than moving it to another one.
@@ -56,11 +55,11 @@ internal sealed class SessionWriter
                 txn.Success.Add(UserSessionIndex.Put(_backend.Options.KeyPrefix, header, storageKey, _backend.Time.GetUtcNow(), lease));
             }
 
-            Etcdserverpb.TxnResponse response;
+            TxnOutcome response;
             _backend.NearCache?.Track(storageKey);
             try
             {
-                response = await _backend.Gateway.TxnAsync(txn, CancellationToken.None).ConfigureAwait(false);
+                response = await _backend.GroupCommit.WriteAsync(txn).ConfigureAwait(false);
             }
             catch (EtcdSessionException ex) when (EtcdGateway.IsLeaseNotFound(ex.InnerException) && !budget.IsSpent)
             {
@@ -72,13 +71,13 @@ internal sealed class SessionWriter
             {
                 EtcdSession.Log.Committed(_backend.SessionLogger, header.Id, guard == 0, value.Length);
                 _backend.Metrics?.Committed(created: current is null);
-                var written = new StoredSession(header, value, response.Header.Revision, lease);
+                var written = new StoredSession(header, value, response.Revision, lease);
                 _backend.NearCache?.OfferWritten(storageKey, written, items);
                 return written;
             }
 
-            var readBack = SessionTransactions.ReadBack(response);
-            _backend.NearCache?.OfferStored(storageKey, readBack, response.Header.Revision);
+            var readBack = response.ReadBack;
+            _backend.NearCache?.OfferStored(storageKey, readBack, response.Revision);
             if (readBack is null)
             {
                 // Rotated to another key, destroyed ("sign out everywhere") or expired while the requests ran: never
@@ -86,7 +85,7 @@ internal sealed class SessionWriter
                 throw Ended(newest, "was rotated, destroyed or expired");
             }
 
-            var (fresh, freshItems) = _backend.Decode(readBack);
+            var (fresh, freshItems) = _backend.Codec.Decode(readBack);
             if (fresh.Header.HasCommit(commitId))
             {
                 // An earlier attempt was applied and its reply was lost; what is there now may already hold later
@@ -129,7 +128,7 @@ internal sealed class SessionWriter
         var chosen = batch.LastOrDefault(c => c.ChosenIdleTimeout is not null)?.ChosenIdleTimeout ?? header.ChosenIdleTimeout;
         return header with
         {
-            Serializer = _backend.Serializers.Writer.Name,
+            Serializer = _backend.Codec.WriterName,
             ChosenIdleTimeout = chosen,
             IdleTimeout = chosen ?? batch[^1].IdleTimeout,
         };
@@ -151,7 +150,7 @@ internal sealed class SessionWriter
     }
 
     private Dictionary<string, byte[]> Decode(StoredSession? stored) =>
-        stored is null ? new Dictionary<string, byte[]>(StringComparer.Ordinal) : _backend.DecodeItems(stored);
+        stored is null ? new Dictionary<string, byte[]>(StringComparer.Ordinal) : _backend.Codec.DecodeItems(stored);
 
     private static Dictionary<string, byte[]> Merge(Dictionary<string, byte[]> items, IReadOnlyList<PendingCommit> batch)
     {

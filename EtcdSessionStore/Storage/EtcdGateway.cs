@@ -124,8 +124,8 @@ internal sealed partial class EtcdGateway
     private void Completed(Activity? activity, string operation, long started, EtcdEndpoint? endpoint, string? errorType, Exception? cause, string? description)
     {
         var statusCode = DatabaseConventions.StatusCodeOf(cause);
-        _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), errorType, endpoint, statusCode);
-        DatabaseConventions.Complete(activity, errorType, endpoint, statusCode, description);
+        _metrics?.CallCompleted(operation, Stopwatch.GetElapsedTime(started), errorType, endpoint?.ServerAddress, endpoint?.ServerPort, statusCode);
+        DatabaseConventions.Complete(activity, errorType, endpoint?.ServerAddress, endpoint?.ServerPort, statusCode, description);
     }
 
     private async Task<TResponse> CallOnceAsync<TRequest, TResponse>(

@@ -57,6 +57,17 @@ internal static class SessionTransactions
         return txn;
     }
 
+    /// <summary>
+    /// Whether every guard of a <see cref="Create"/> or <see cref="Update"/> transaction holds against
+    /// <paramref name="current"/>, the key as read back (<see langword="null"/>: absent).
+    /// </summary>
+    public static bool GuardHolds(TxnRequest txn, Mvccpb.KeyValue? current) => txn.Compare.All(guard => guard.Target switch
+    {
+        Compare.Types.CompareTarget.Create => (current?.CreateRevision ?? 0) == guard.CreateRevision,
+        Compare.Types.CompareTarget.Mod => (current?.ModRevision ?? 0) == guard.ModRevision,
+        _ => false,
+    });
+
     /// <summary>The value the failure branch read back, or <see langword="null"/> when the key is gone.</summary>
     public static Mvccpb.KeyValue? ReadBack(TxnResponse response) =>
         response.Responses.Count > 0 && response.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;

@@ -1,8 +1,6 @@
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
-using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
-using Etcd.AspNetCore.Session.Users;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
@@ -19,7 +17,7 @@ public sealed partial class EtcdSessionDirectory
 
     private const int ScanPageSize = 500;
 
-    private string SessionsPrefix => SessionKeys.SessionsPrefix(_backend.Options.KeyPrefix);
+    private string SessionsPrefix => SessionKeys.SessionsPrefix(_keyPrefix);
 
     /// <summary>The number of stored sessions under the key prefix (one count-only Range).</summary>
     /// <exception cref="EtcdSessionException">etcd failed.</exception>
@@ -48,9 +46,9 @@ public sealed partial class EtcdSessionDirectory
             return null;
         }
 
-        var (stored, items) = _backend.Decode(kv);
+        var (stored, items) = _codec.Decode(kv);
         var header = stored.Header;
-        return new EtcdSessionDetails(header.Id, header.User, header.Created, SessionBackend.DeadlineOf(stored), header.AbsoluteExpiry,
+        return new EtcdSessionDetails(header.Id, header.User, header.Created, stored.Deadline, header.AbsoluteExpiry,
             header.Serializer, kv.Value.Length, header.Metadata ?? new Dictionary<string, string>(), items);
     }
 
@@ -63,7 +61,7 @@ public sealed partial class EtcdSessionDirectory
     public async Task<bool> RevokeByIdAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
-        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        var budget = RetryBudget.Start(_ioTimeout);
         for (var attempt = 1; !budget.IsSpent; attempt++)
         {
             if (await FindStoredAsync(sessionId, cancellationToken).ConfigureAwait(false) is not { } kv)
@@ -71,11 +69,11 @@ public sealed partial class EtcdSessionDirectory
                 return false;
             }
 
-            var header = _backend.Decode(kv).Stored.Header;
-            var txn = SessionRemoval.Guarded(_backend.Options.KeyPrefix, kv.Key.ToStringUtf8(), kv.ModRevision, header);
-            if ((await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded)
+            var header = _codec.Decode(kv).Stored.Header;
+            var txn = SessionRemoval.Guarded(_keyPrefix, kv.Key.ToStringUtf8(), kv.ModRevision, header);
+            if ((await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded)
             {
-                _backend.Metrics?.Destroyed(1);
+                _metrics?.Destroyed(1);
                 return true;
             }
 
@@ -91,11 +89,11 @@ public sealed partial class EtcdSessionDirectory
     public async Task<EtcdSessionStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
     {
         var sessions = await CountPrefixAsync(SessionsPrefix, cancellationToken).ConfigureAwait(false);
-        var indexed = await CountPrefixAsync(UserSessionIndex.RootPrefix(_backend.Options.KeyPrefix), cancellationToken).ConfigureAwait(false);
-        var leases = await _backend.Gateway.LeasesAsync(cancellationToken).ConfigureAwait(false);
-        var status = await _backend.Gateway.StatusAsync(cancellationToken).ConfigureAwait(false);
+        var indexed = await CountPrefixAsync(UserSessionIndex.RootPrefix(_keyPrefix), cancellationToken).ConfigureAwait(false);
+        var leases = await _gateway.LeasesAsync(cancellationToken).ConfigureAwait(false);
+        var status = await _gateway.StatusAsync(cancellationToken).ConfigureAwait(false);
         var expiryLeases = leases.Leases.Count(l => ExpiryLease.ExpiryOf(l.ID) is not null);
-        return new EtcdSessionStatistics(_backend.Options.KeyPrefix, sessions, indexed, leases.Leases.Count, expiryLeases,
+        return new EtcdSessionStatistics(_keyPrefix, sessions, indexed, leases.Leases.Count, expiryLeases,
             status.Version, status.DbSize, status.DbSizeInUse, status.Header.Revision);
     }
 
@@ -103,7 +101,7 @@ public sealed partial class EtcdSessionDirectory
     {
         var range = KeyRange.Prefix(prefix);
         range.CountOnly = true;
-        return (await _backend.Gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false)).Count;
+        return (await _gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false)).Count;
     }
 
     private Task<RangeResponse> PageAsync(string? after, int limit, CancellationToken cancellationToken)
@@ -115,7 +113,7 @@ public sealed partial class EtcdSessionDirectory
         }
 
         range.Limit = limit;
-        return _backend.Gateway.RangeAsync(range, cancellationToken);
+        return _gateway.RangeAsync(range, cancellationToken);
     }
 
     private async Task<KeyValue?> FindStoredAsync(string sessionId, CancellationToken cancellationToken)
@@ -158,7 +156,7 @@ public sealed partial class EtcdSessionDirectory
         try
         {
             var (header, _) = SessionEnvelope.Decode(kv.Value.Memory);
-            var expires = SessionBackend.DeadlineOf(new StoredSession(header, kv.Value, kv.ModRevision, kv.Lease));
+            var expires = new StoredSession(header, kv.Value, kv.ModRevision, kv.Lease).Deadline;
             return new EtcdSessionSummary(header.Id, header.User, header.Created, expires, kv.Value.Length, readError: null);
         }
         catch (FormatException ex)

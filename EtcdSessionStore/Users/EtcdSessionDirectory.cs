@@ -1,6 +1,6 @@
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Etcd.AspNetCore.Session.Users;
 using Etcdserverpb;
 using Google.Protobuf;
 
@@ -21,11 +21,21 @@ public sealed partial class EtcdSessionDirectory
     // Each ticket revoke takes two deletes.
     private const int TicketRevokeBatchSize = 60;
 
-    private readonly SessionBackend _backend;
+    private readonly EtcdGateway _gateway;
+    private readonly SessionCodec _codec;
+    private readonly string _keyPrefix;
+    private readonly TimeSpan _ioTimeout;
+    private readonly TimeProvider _time;
+    private readonly SessionMetrics? _metrics;
 
-    internal EtcdSessionDirectory(SessionBackend backend)
+    internal EtcdSessionDirectory(EtcdGateway gateway, SessionCodec codec, EtcdSessionOptions options, TimeProvider time, SessionMetrics? metrics = null)
     {
-        _backend = backend;
+        _gateway = gateway;
+        _codec = codec;
+        _keyPrefix = options.KeyPrefix;
+        _ioTimeout = options.IOTimeout;
+        _time = time;
+        _metrics = metrics;
     }
 
     /// <summary>The live sessions of <paramref name="userName"/>, most recently seen first.</summary>
@@ -33,7 +43,7 @@ public sealed partial class EtcdSessionDirectory
     public async Task<IReadOnlyList<EtcdUserSession>> ListAsync(string userName, CancellationToken cancellationToken = default)
     {
         var entries = await EntriesAsync(userName, cancellationToken).ConfigureAwait(false);
-        var now = _backend.Time.GetUtcNow();
+        var now = _time.GetUtcNow();
         return [.. entries.Select(e => e.Session).Where(s => s.ExpiresAt is null || s.ExpiresAt > now).OrderByDescending(s => s.LastSeen)];
     }
 
@@ -54,9 +64,9 @@ public sealed partial class EtcdSessionDirectory
 
     private async Task<bool> RevokeSessionAsync(string userName, string sessionId, CancellationToken cancellationToken)
     {
-        var entryKey = UserSessionIndex.EntryKey(_backend.Options.KeyPrefix, userName, sessionId);
-        var kv = await _backend.Gateway.GetAsync(entryKey, cancellationToken).ConfigureAwait(false);
-        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        var entryKey = UserSessionIndex.EntryKey(_keyPrefix, userName, sessionId);
+        var kv = await _gateway.GetAsync(entryKey, cancellationToken).ConfigureAwait(false);
+        var budget = RetryBudget.Start(_ioTimeout);
         for (var attempt = 1; kv is not null && !budget.IsSpent; attempt++)
         {
             if (UserSessionIndex.Decode(kv) is not { } entry)
@@ -67,10 +77,10 @@ public sealed partial class EtcdSessionDirectory
             var txn = new TxnRequest();
             SessionRemoval.AddRevoke(txn, entry);
             txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(entryKey) } });
-            var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+            var response = await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
-                _backend.Metrics?.Destroyed(1);
+                _metrics?.Destroyed(1);
                 return true;
             }
 
@@ -109,7 +119,7 @@ public sealed partial class EtcdSessionDirectory
     internal async Task<int> RevokeOldestAsync(string userName, string keptSessionId, int maxSessions, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSessions, 1);
-        var now = _backend.Time.GetUtcNow();
+        var now = _time.GetUtcNow();
         var oldest = (await EntriesAsync(userName, cancellationToken).ConfigureAwait(false))
             .Where(e => (e.Session.ExpiresAt is null || e.Session.ExpiresAt > now)
                 && !string.Equals(e.Session.SessionId, keptSessionId, StringComparison.Ordinal))
@@ -139,10 +149,10 @@ public sealed partial class EtcdSessionDirectory
                 SessionRemoval.AddRevoke(txn, entry);
             }
 
-            var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+            var response = await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
-                _backend.Metrics?.Destroyed(batch.Length);
+                _metrics?.Destroyed(batch.Length);
                 revoked += batch.Length;
                 continue;
             }
@@ -167,8 +177,8 @@ public sealed partial class EtcdSessionDirectory
     /// </summary>
     private async Task<int> RevokeTicketsAsync(string userName, Func<UserTicketEntry, bool> which, CancellationToken cancellationToken)
     {
-        var prefix = _backend.Options.KeyPrefix;
-        var response = await _backend.Gateway.RangeAsync(KeyRange.Prefix(UserTicketIndex.UserPrefix(prefix, userName)), cancellationToken).ConfigureAwait(false);
+        var prefix = _keyPrefix;
+        var response = await _gateway.RangeAsync(KeyRange.Prefix(UserTicketIndex.UserPrefix(prefix, userName)), cancellationToken).ConfigureAwait(false);
         var tickets = response.Kvs.Select(UserTicketIndex.Decode).OfType<UserTicketEntry>()
             .Where(e => e.StorageKey.StartsWith(SessionKeys.TicketsPrefix(prefix), StringComparison.Ordinal) && which(e))
             .ToList();
@@ -181,7 +191,7 @@ public sealed partial class EtcdSessionDirectory
                 txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(ticket.EntryKey) } });
             }
 
-            await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+            await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
         }
 
         return tickets.Count;
@@ -190,8 +200,8 @@ public sealed partial class EtcdSessionDirectory
     private async Task<List<UserSessionEntry>> EntriesAsync(string userName, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(userName);
-        var range = KeyRange.Prefix(UserSessionIndex.UserPrefix(_backend.Options.KeyPrefix, userName));
-        var response = await _backend.Gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false);
+        var range = KeyRange.Prefix(UserSessionIndex.UserPrefix(_keyPrefix, userName));
+        var response = await _gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false);
         return [.. response.Kvs.Select(UserSessionIndex.Decode).OfType<UserSessionEntry>()];
     }
 }

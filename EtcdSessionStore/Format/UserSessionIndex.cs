@@ -1,12 +1,11 @@
 using System.Text.Json;
 using Etcd.AspNetCore.Session.Expiry;
-using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
 
-namespace Etcd.AspNetCore.Session.Users;
+namespace Etcd.AspNetCore.Session.Format;
 
 /// <summary>
 /// The index of sessions by user: <c>{KeyPrefix}u/{SHA-256(user)}/{public id}</c>, one entry per session

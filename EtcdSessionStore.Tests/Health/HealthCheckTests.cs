@@ -2,7 +2,7 @@ using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Etcd.AspNetCore.Session.Tests.Diagnostics;
+namespace Etcd.AspNetCore.Session.Tests.Health;
 
 public sealed class HealthCheckTests
 {

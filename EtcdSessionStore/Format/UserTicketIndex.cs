@@ -1,10 +1,9 @@
 using System.Text.Json;
-using Etcd.AspNetCore.Session.Authentication;
 using Etcdserverpb;
 using Google.Protobuf;
 using Mvccpb;
 
-namespace Etcd.AspNetCore.Session.Users;
+namespace Etcd.AspNetCore.Session.Format;
 
 /// <summary>
 /// The index of sign-in tickets by user: <c>{KeyPrefix}ut/{SHA-256(user)}/{ticket id}</c>, one entry per

@@ -1,4 +1,4 @@
-namespace Etcd.AspNetCore.Session.Authentication;
+namespace Etcd.AspNetCore.Session.Format;
 
 /// <summary>
 /// What the index entry of a stored sign-in ticket says about it: its public id, the user it is indexed

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace Etcd.AspNetCore.Session.Authentication;
+namespace Etcd.AspNetCore.Session.Format;
 
 /// <summary>
 /// The stored layout of a sign-in ticket, format revision 1:

@@ -1,7 +1,9 @@
-using Etcd.AspNetCore.Session.Diagnostics;
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Health;
+using Etcd.AspNetCore.Session.NearCache;
+using Etcd.AspNetCore.Session.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session;
 
@@ -29,7 +31,8 @@ public static class EtcdSessionHealthChecksBuilderExtensions
         var threshold = degradedThreshold ?? TimeSpan.FromSeconds(1);
         return builder.Add(new HealthCheckRegistration(
             name,
-            sp => new EtcdSessionHealthCheck(sp.GetRequiredService<SessionBackend>(), threshold),
+            sp => new EtcdSessionHealthCheck(sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.KeyPrefix, threshold,
+                sp.GetRequiredService<NearCacheInstance>().Cache),
             failureStatus,
             tags));
     }

@@ -1,8 +1,7 @@
-using Etcd.AspNetCore.Session.Format;
 using Etcdserverpb;
 using Google.Protobuf;
 
-namespace Etcd.AspNetCore.Session.Users;
+namespace Etcd.AspNetCore.Session.Format;
 
 /// <summary>
 /// The transactions that delete a session together with its user-index entry: exact-key deletes, never a

@@ -1,8 +1,10 @@
 using System.Diagnostics;
-using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.NearCache;
+using Etcd.AspNetCore.Session.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Etcd.AspNetCore.Session.Diagnostics;
+namespace Etcd.AspNetCore.Session.Health;
 
 /// <summary>
 /// Reports whether etcd answers a linearizable read under the store's key prefix (which needs a quorum),
@@ -11,12 +13,20 @@ namespace Etcd.AspNetCore.Session.Diagnostics;
 /// </summary>
 internal sealed class EtcdSessionHealthCheck : IHealthCheck
 {
-    private readonly SessionBackend _backend;
+    private readonly EtcdGateway _gateway;
+    private readonly string _probeKey;
     private readonly TimeSpan _degradedThreshold;
+    private readonly SessionCache? _nearCache;
 
-    public EtcdSessionHealthCheck(SessionBackend backend, TimeSpan degradedThreshold)
+    /// <param name="gateway">The store's etcd access.</param>
+    /// <param name="keyPrefix">The store's <see cref="EtcdSessionOptions.KeyPrefix"/>: the check reads <c>{KeyPrefix}health</c>.</param>
+    /// <param name="degradedThreshold">Slower answers are Degraded.</param>
+    /// <param name="nearCache">The near cache, if any: Degraded while it is bypassed.</param>
+    public EtcdSessionHealthCheck(EtcdGateway gateway, string keyPrefix, TimeSpan degradedThreshold, SessionCache? nearCache = null)
     {
-        _backend = backend;
+        _nearCache = nearCache;
+        _gateway = gateway;
+        _probeKey = keyPrefix + "health";
         _degradedThreshold = degradedThreshold;
     }
 
@@ -25,7 +35,7 @@ internal sealed class EtcdSessionHealthCheck : IHealthCheck
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await _backend.Gateway.GetAsync(_backend.Options.KeyPrefix + "health", cancellationToken).ConfigureAwait(false);
+            await _gateway.GetAsync(_probeKey, cancellationToken).ConfigureAwait(false);
         }
         catch (EtcdSessionException ex)
         {
@@ -35,7 +45,7 @@ internal sealed class EtcdSessionHealthCheck : IHealthCheck
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         var data = new Dictionary<string, object> { ["latency_ms"] = Math.Round(elapsed.TotalMilliseconds, 1) };
-        if (_backend.NearCache is { } cache)
+        if (_nearCache is { } cache)
         {
             var age = cache.Freshness.Age;
             data["near_cache_staleness_ms"] = age is { } a ? Math.Round(a.TotalMilliseconds, 1) : -1;

@@ -1,0 +1,112 @@
+using Etcd.AspNetCore.Session.Sessions;
+using Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Etcd.AspNetCore.Session.Tests.Sessions;
+
+/// <summary>Writes of different sessions that wait at the same moment share one etcd transaction, and a failed guard costs only its own write.</summary>
+public sealed class GroupCommitTests
+{
+    [Test]
+    public async Task WritesThatQueueBehindATransaction_GoTogetherInTheNextOne()
+    {
+        var (group, calls, hold) = Create();
+        var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
+        hold.HoldNext(); // the first write stays in flight until released
+        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0));
+        await hold.Held;
+        var queued = Enumerable.Range(0, 16).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + i, ByteString.CopyFromUtf8("v"), 0))).ToArray();
+        hold.Release();
+
+        var outcomes = await Task.WhenAll(queued.Append(first));
+        var stored = await EtcdFixture.Client.GetRangeAsync(prefix);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcomes.All(o => o.Succeeded), Is.True);
+            Assert.That(calls.Txns, Is.EqualTo(2), "the first alone, then the 16 that queued behind it in one transaction");
+            Assert.That(stored.Count, Is.EqualTo(17));
+            Assert.That(queued.Select(q => q.Result.Revision).Distinct().Count(), Is.EqualTo(1), "one revision: one raft entry");
+        });
+    }
+
+    [Test]
+    public async Task AWriteWhoseGuardFails_GoesBackToItsWriterWithTheCurrentValue_AndTheOthersOfItsBatchAreStored()
+    {
+        var (group, calls, hold) = Create();
+        var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
+        var existing = await EtcdFixture.Client.PutAsync(new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(prefix + "taken"), Value = ByteString.CopyFromUtf8("theirs") });
+        hold.HoldNext();
+        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0));
+        await hold.Held;
+        var fine = Enumerable.Range(0, 4).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + "ok" + i, ByteString.CopyFromUtf8("v"), 0))).ToArray();
+        var clash = group.WriteAsync(SessionTransactions.Create(prefix + "taken", ByteString.CopyFromUtf8("mine"), 0)); // create-if-absent: fails
+        hold.Release();
+
+        await first;
+        var results = await Task.WhenAll(fine);
+        var failed = await clash;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(results.All(r => r.Succeeded), Is.True, "the writes whose guards held were sent again at once");
+            Assert.That(failed.Succeeded, Is.False);
+            Assert.That(failed.ReadBack?.Value.ToStringUtf8(), Is.EqualTo("theirs"));
+            Assert.That(failed.ReadBack?.ModRevision, Is.EqualTo(existing.Header.Revision));
+            Assert.That(calls.Txns, Is.EqualTo(3), "first; the batch of five that failed on one guard; the four again");
+        });
+    }
+
+    private static (GroupCommit Group, HoldingInterceptor Calls, HoldingInterceptor Hold) Create()
+    {
+        var hold = new HoldingInterceptor();
+        var client = new dotnet_etcd.EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [hold]);
+        return (new GroupCommit(new EtcdGateway(client, TimeSpan.FromSeconds(5), NullLogger.Instance)), hold, hold);
+    }
+
+    /// <summary>Counts Txn calls, and holds the reply of the next one until <see cref="Release"/>: a transaction in flight.</summary>
+    private sealed class HoldingInterceptor : Interceptor
+    {
+        private TaskCompletionSource? _next;
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _txns;
+
+        public int Txns => Volatile.Read(ref _txns);
+
+        public Task Held => _held.Task;
+
+        public void HoldNext() => _next = _release;
+
+        public void Release() => _release.TrySetResult();
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
+            AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        {
+            if (context.Method.Name != "Txn")
+            {
+                return continuation(request, context);
+            }
+
+            Interlocked.Increment(ref _txns);
+            var call = continuation(request, context);
+            if (Interlocked.Exchange(ref _next, null) is not { } release)
+            {
+                return call;
+            }
+
+            _held.TrySetResult();
+            return new AsyncUnaryCall<TResponse>(AfterAsync(call.ResponseAsync, release.Task), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+        }
+
+        private static async Task<T> AfterAsync<T>(Task<T> reply, Task release)
+        {
+            await release;
+            return await reply;
+        }
+    }
+}
