@@ -23,7 +23,7 @@ internal static class ScaleReport
             $"{BulkSessionFill.PutsPerTxn} per transaction, {run.FillConcurrency} transactions in flight, at most {BulkSessionFill.KeysPerLease} per expiry lease; idle timeout {run.Idle.TotalSeconds:0} s; " +
             $"at each checkpoint {run.Samples:N0} loads and {run.Samples:N0} one-value commits of random live sessions through the store API, {run.Concurrency} concurrent callers, " +
             $"in {LatencyRounds.Count} rounds interleaved with the same on a reference member (fsync on, same disk) that holds {run.Checkpoints[0]:N0} sessions throughout; " +
-            $"p50 over all samples, p99 the median of the rounds' p99s. Filling {run.Checkpoints[^1]:N0} sessions took {filled:0} s of writing in all " +
+            $"p50 over all samples, p99 the median of the rounds' p99s. Filling {run.Checkpoints[^1]:N0} sessions took {filled:0.0} s of writing in all " +
             $"({run.Checkpoints[^1] / Math.Max(filled, 1e-9):N0} sessions/s).");
         sb.AppendLine();
         sb.AppendLine(C, $"| live sessions | load p50 ms | load p99 ms | commit p50 ms | commit p99 ms | reference ({run.Checkpoints[0]:N0}): load p99 ms | reference: commit p99 ms | load p99 / reference | commit p99 / reference | near-cache hit rate |");
