@@ -22,7 +22,8 @@ internal static class ScaleBenchmark
             ? long.Parse(limit, CultureInfo.InvariantCulture)
             : ScaleRun.DefaultNearCacheSizeLimit;
         var run = new ScaleRun(args.Ints("checkpoints", "1000,10000,100000,1000000"), TimeSpan.FromSeconds(args.Int("idle", 420)),
-            args.Int("samples", 2000), args.Int("concurrency", 16), args.Int("fill-concurrency", 16), sizeLimit, DateTimeOffset.UtcNow);
+            args.Int("samples", 2000), args.Int("concurrency", 16), args.Int("fill-concurrency", 16), sizeLimit, DateTimeOffset.UtcNow,
+            TimeSpan.FromSeconds(args.Int("settle", 10)));
         var docs = BenchDoc.DocsDirectory(args);
 
         await using var scaled = await ScaleMember.StartAsync(run.Idle, run.FillConcurrency, settings);
@@ -44,6 +45,9 @@ internal static class ScaleBenchmark
                 await scaled.Fill.FillAsync(scaled.Secrets, checkpoint);
                 var fillSeconds = fill.Elapsed.TotalSeconds;
                 Console.WriteLine($"filled {before:N0} -> {scaled.Secrets.Count:N0} sessions in {fillSeconds:0.0} s ({(scaled.Secrets.Count - before) / Math.Max(fillSeconds, 1e-9):N0}/s)");
+                // etcd has just taken a burst of writes at full speed; the question is what holding the sessions
+                // costs, so the samples start after a pause (--settle, seconds).
+                await Task.Delay(run.Settle);
                 if (before == 0)
                 {
                     await BulkSessionFill.VerifyAsync(scaled.Store, scaled.Secrets, run.Idle);

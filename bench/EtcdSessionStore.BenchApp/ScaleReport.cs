@@ -21,7 +21,7 @@ internal static class ScaleReport
         sb.AppendLine(C, $"Measured {run.Started:yyyy-MM-dd HH:mm} UTC on: {MachineInfo.Describe(etcdVersion)}.");
         sb.AppendLine(C, $"One etcd member, fsync on, backend quota {ScaleMember.QuotaBytes / 1073741824} GiB; sessions of about 300 bytes written straight into etcd in the store's format, " +
             $"{BulkSessionFill.PutsPerTxn} per transaction, {run.FillConcurrency} transactions in flight, at most {BulkSessionFill.KeysPerLease} per expiry lease; idle timeout {run.Idle.TotalSeconds:0} s; " +
-            $"at each checkpoint {run.Samples:N0} loads and {run.Samples:N0} one-value commits of random live sessions through the store API, {run.Concurrency} concurrent callers, " +
+            $"at each checkpoint, {run.Settle.TotalSeconds:0} s after its fill, {run.Samples:N0} loads and {run.Samples:N0} one-value commits of random live sessions through the store API, {run.Concurrency} concurrent callers, " +
             $"in {LatencyRounds.Count} rounds interleaved with the same on a reference member (fsync on, same disk) that holds {run.Checkpoints[0]:N0} sessions throughout; " +
             $"p50 over all samples, p99 the median of the rounds' p99s. Filling {run.Checkpoints[^1]:N0} sessions took {filled:0.0} s of writing in all " +
             $"({run.Checkpoints[^1] / Math.Max(filled, 1e-9):N0} sessions/s).");

@@ -1,7 +1,9 @@
 namespace Etcd.AspNetCore.Session.BenchApp;
 
 /// <summary>The shape of one scale benchmark run, as the report describes it.</summary>
-internal sealed record ScaleRun(int[] Checkpoints, TimeSpan Idle, int Samples, int Concurrency, int FillConcurrency, long NearCacheSizeLimit, DateTimeOffset Started)
+/// <param name="Settle">The pause between a checkpoint's fill and its samples.</param>
+internal sealed record ScaleRun(int[] Checkpoints, TimeSpan Idle, int Samples, int Concurrency, int FillConcurrency, long NearCacheSizeLimit, DateTimeOffset Started,
+    TimeSpan Settle)
 {
     /// <summary>The near cache's default <c>SizeLimit</c>: 64 MiB.</summary>
     public const long DefaultNearCacheSizeLimit = 64L * 1024 * 1024;
