@@ -48,6 +48,12 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is <see langword="null"/>.</value>
     public TimeSpan? RefreshInterval { get; set; }
 
+    /// <summary>The near cache of sessions in this app instance (configuration section <c>EtcdSession:NearCache</c>).</summary>
+    public NearCacheOptions NearCache { get; set; } = new();
+
+    /// <summary>Interceptors of the store's own streams (the near cache's watch): a seam for tests.</summary>
+    internal Grpc.Core.Interceptors.Interceptor[] StreamInterceptors { get; set; } = [];
+
     /// <summary>The deadline of each etcd call.</summary>
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan IOTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -209,5 +215,6 @@ public sealed class EtcdSessionOptions
         $"Endpoints={Endpoints}, Username={Username ?? "(none)"}, Password={(Password is null ? "(none)" : "*****")}, " +
         $"KeyPrefix={KeyPrefix}, IdleTimeout={IdleTimeout}, AbsoluteTimeout={AbsoluteTimeout?.ToString() ?? "(none)"}, " +
         $"IOTimeout={IOTimeout}, Serializer={Serializer}, " +
-        $"Cookie={Cookie?.Name}, UnavailableBehavior={UnavailableBehavior}, RegenerateIdOnSignIn={RegenerateIdOnSignIn}, DestroyOnSignOut={DestroyOnSignOut}";
+        $"Cookie={Cookie?.Name}, UnavailableBehavior={UnavailableBehavior}, RegenerateIdOnSignIn={RegenerateIdOnSignIn}, DestroyOnSignOut={DestroyOnSignOut}, " +
+        $"NearCache={(NearCache.Enabled ? $"on (MaxStaleness={NearCache.MaxStaleness}, SizeLimit={NearCache.SizeLimit})" : "off")}";
 }

@@ -145,6 +145,7 @@ public sealed class MiddlewareFailoverTests
     {
         private readonly IHost _host;
         private readonly HttpClient _http;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _ids = new(StringComparer.Ordinal);
 
         private ShopApp(IHost host)
         {
@@ -188,10 +189,18 @@ public sealed class MiddlewareFailoverTests
                 throw new HttpRequestException($"HTTP {(int)response.StatusCode}");
             }
 
-            var issued = IssuedCookie(response);
-            return cookie is null
-                ? issued ?? throw new InvalidOperationException("No cookie was issued for a new session.")
-                : issued is null ? cookie : throw new InvalidOperationException("An acknowledged session was not found: a new cookie was issued.");
+            // A write renews the cookie (it carries the write's revision for the near cache's read-your-writes), so a new
+            // cookie alone does not mean a new session: the session's id does. The load goes on with the first cookie,
+            // which stays valid.
+            var id = response.Headers.GetValues("X-Session-Id").Single();
+            if (cookie is null)
+            {
+                var issued = IssuedCookie(response) ?? throw new InvalidOperationException("No cookie was issued for a new session.");
+                _ids[issued] = id;
+                return issued;
+            }
+
+            return _ids[cookie] == id ? cookie : throw new InvalidOperationException("An acknowledged session was not found: a new session was started.");
         }
 
         public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? cookie)
@@ -240,6 +249,7 @@ public sealed class MiddlewareFailoverTests
             {
                 case "/add":
                     session.SetString(context.Request.Query["key"]!, context.Request.Query["value"]!);
+                    context.Response.Headers["X-Session-Id"] = session.Id;
                     break;
                 case "/get":
                     await context.Response.WriteAsync(session.IsAvailable ? session.GetString(context.Request.Query["key"]!) ?? "" : "");

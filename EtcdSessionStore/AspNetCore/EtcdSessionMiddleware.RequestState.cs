@@ -113,9 +113,13 @@ internal sealed partial class EtcdSessionMiddleware
             if (Session.IsStored)
             {
                 // A session with an idle timeout of its own ("remember me") gets a persistent cookie that lives as long.
-                if (!string.Equals(Session.SessionKey, _presented.Secret, StringComparison.Ordinal) || Session.ChoseIdleTimeout)
+                // With the near cache, a write also renews the token: it carries the write's revision, so that the next
+                // request, on whichever instance, reads at least that version (read-your-writes).
+                if (!string.Equals(Session.SessionKey, _presented.Secret, StringComparison.Ordinal) || Session.ChoseIdleTimeout
+                    || (Session.WroteThisRequest && Session.ReadsFromNearCache))
                 {
-                    await _cookie.AppendAsync(_context, Session.SessionKey, Session.ChosenIdleTimeout, CancellationToken.None).ConfigureAwait(false);
+                    await _cookie.AppendAsync(_context, Session.SessionKey, Session.ReadsFromNearCache ? Session.Revision ?? 0 : 0,
+                        Session.ChosenIdleTimeout, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             else if (_presented.Present)

@@ -56,7 +56,7 @@ internal sealed partial class EtcdSessionMiddleware
             Log.CookieRejected(_logger);
         }
 
-        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, () => !context.Response.HasStarted), _logger);
+        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, () => !context.Response.HasStarted, presented.Revision), _logger);
         if (presented.KeyRingFailure is { } keyRingFailure)
         {
             request.Session.MarkUnavailable();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using Etcd.AspNetCore.Session.DataProtection;
 using Microsoft.AspNetCore.DataProtection;
@@ -53,8 +54,8 @@ internal sealed class SessionCookie
 
         try
         {
-            var secret = _protector.Unprotect(value);
-            return new PresentedToken(true, string.IsNullOrEmpty(secret) ? null : secret, null);
+            var (secret, revision) = Parse(_protector.Unprotect(value));
+            return new PresentedToken(true, secret, null, revision);
         }
         catch (Exception ex) when (ex is CryptographicException or FormatException)
         {
@@ -67,16 +68,17 @@ internal sealed class SessionCookie
     /// <exception cref="EtcdSessionException">The key ring in etcd could not be read, so no token can be made.</exception>
     /// <param name="context">The request.</param>
     /// <param name="secret">The secret session key.</param>
+    /// <param name="revision">The revision of the session's last write, for read-your-writes on other instances (0: none).</param>
     /// <param name="maxAge">For a session with an idle timeout of its own ("remember me"): a persistent cookie that lives that long.</param>
     /// <param name="cancellationToken">Stops waiting for the key ring.</param>
-    public async ValueTask AppendAsync(HttpContext context, string secret, TimeSpan? maxAge, CancellationToken cancellationToken)
+    public async ValueTask AppendAsync(HttpContext context, string secret, long revision, TimeSpan? maxAge, CancellationToken cancellationToken)
     {
         if (await EnsureKeyRingAsync(cancellationToken).ConfigureAwait(false) is { } failure)
         {
             throw failure;
         }
 
-        var token = Protect(secret);
+        var token = Protect(secret, revision);
         if (_options.Value.SessionIdHeaderName is { } header)
         {
             context.Response.Headers[header] = token;
@@ -110,8 +112,26 @@ internal sealed class SessionCookie
         }
     }
 
-    /// <summary>The cookie value that carries <paramref name="secret"/>.</summary>
-    public string Protect(string secret) => _protector.Protect(secret);
+    /// <summary>The token that carries <paramref name="secret"/> and, when known, the revision of the session's last write.</summary>
+    /// <remarks>
+    /// Protected as <c>secret</c> or <c>secret.revision</c> (a secret is base64url, which has no '.'). Tokens issued before
+    /// revisions existed read as revision 0.
+    /// </remarks>
+    public string Protect(string secret, long revision = 0) =>
+        _protector.Protect(revision > 0 ? string.Create(CultureInfo.InvariantCulture, $"{secret}.{revision}") : secret);
+
+    private static (string? Secret, long Revision) Parse(string payload)
+    {
+        var dot = payload.LastIndexOf('.');
+        if (dot < 0)
+        {
+            return (payload.Length == 0 ? null : payload, 0);
+        }
+
+        return long.TryParse(payload.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var revision) && dot > 0
+            ? (payload[..dot], revision)
+            : (null, 0);
+    }
 
     public void Delete(HttpContext context)
     {
@@ -144,4 +164,5 @@ internal sealed class SessionCookie
 /// <param name="Present">The request sent a token.</param>
 /// <param name="Secret">The secret session key in it, when it could be unprotected.</param>
 /// <param name="KeyRingFailure">Why the token could not be checked at all (the key ring in etcd is unreadable).</param>
-internal readonly record struct PresentedToken(bool Present, string? Secret, EtcdSessionException? KeyRingFailure);
+/// <param name="Revision">The revision of the session's last write the client was told of (0: unknown).</param>
+internal readonly record struct PresentedToken(bool Present, string? Secret, EtcdSessionException? KeyRingFailure, long Revision = 0);

@@ -54,6 +54,23 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:RefreshInterval '{refresh}' is invalid: it must be empty (a tenth of IdleTimeout, at most a minute) or more than zero and at most IdleTimeout ({options.IdleTimeout}).");
         }
 
+        if (options.NearCache is null)
+        {
+            failures.Add($"{Section}:NearCache is missing: leave it out for the defaults, or set NearCache:Enabled to false.");
+        }
+        else if (options.NearCache.Enabled)
+        {
+            if (options.NearCache.MaxStaleness < TimeSpan.FromMilliseconds(100) || options.NearCache.MaxStaleness > TimeSpan.FromMinutes(1))
+            {
+                failures.Add($"{Section}:NearCache:MaxStaleness '{options.NearCache.MaxStaleness}' is invalid: it must be between 100 milliseconds and 1 minute (the cache proves its freshness about four times per MaxStaleness).");
+            }
+
+            if (options.NearCache.SizeLimit < 1024 * 1024)
+            {
+                failures.Add($"{Section}:NearCache:SizeLimit '{options.NearCache.SizeLimit}' is invalid: it must be at least 1 MiB (1048576 bytes); set NearCache:Enabled to false for no cache.");
+            }
+        }
+
         if (options.IOTimeout <= TimeSpan.Zero || options.IOTimeout > TimeSpan.FromMinutes(5))
         {
             failures.Add($"{Section}:IOTimeout '{options.IOTimeout}' is invalid: it must be more than zero and at most 5 minutes.");

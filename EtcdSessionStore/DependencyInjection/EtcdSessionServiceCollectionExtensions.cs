@@ -1,5 +1,7 @@
 using Etcd.AspNetCore.Session.AspNetCore;
+using System.Diagnostics.Metrics;
 using Etcd.AspNetCore.Session.DependencyInjection;
+using Etcd.AspNetCore.Session.NearCache;
 using Etcd.AspNetCore.Session.Diagnostics;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
@@ -60,7 +62,19 @@ public static class EtcdSessionServiceCollectionExtensions
             var provider = sp.GetRequiredService<EtcdClientProvider>();
             var gateway = new EtcdGateway(provider.Pool, options.IOTimeout, loggers.CreateLogger<EtcdGateway>(), metrics);
             var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
-            return new SessionBackend(options, gateway, serializers, sp.GetRequiredService<TimeProvider>(), loggers, metrics);
+            var time = sp.GetRequiredService<TimeProvider>();
+            SessionBackend? backend = null;
+            var cache = options.NearCache.Enabled && gateway.CanOpenStreams
+                ? new SessionCache(new CacheFreshness(time, options.NearCache.MaxStaleness), options.NearCache.SizeLimit, kv => backend!.Decode(kv))
+                : null;
+            var cacheMetrics = cache is null ? null : new NearCacheMetrics(sp.GetRequiredService<IMeterFactory>(), cache);
+            backend = new SessionBackend(options, gateway, serializers, time, loggers, metrics, cache, cacheMetrics);
+            return backend;
+        });
+        services.AddSingleton(sp =>
+        {
+            var backend = sp.GetRequiredService<SessionBackend>();
+            return NearCacheService.Create(backend.NearCache, backend.Options, backend.Gateway, backend.Leases, backend.Time, sp.GetRequiredService<ILoggerFactory>());
         });
         services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
         services.TryAddSingleton(sp => new EtcdSessionDirectory(sp.GetRequiredService<SessionBackend>()));

@@ -51,8 +51,9 @@ internal sealed partial class EtcdSession
 
             var (fresh, items) = _backend.Decode(rotation.Current!);
             _stored = fresh;
+            _changes.ApplyTo(items);
             _items = items;
-            _changes.ApplyTo(_items);
+            _itemsShared = false;
             await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
         }
 

@@ -38,12 +38,17 @@ internal sealed partial class EtcdSession
         var pending = new PendingCommit(_stored, _changes.Copy(), NewHeader(), _idleTimeout, _items,
             _idleTimeoutChosen ? _chosenIdleTimeout : null, KeepExpiry);
         _stored = await _backend.Storage.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
+        _itemsShared = true; // the commit may have handed them to the near cache
+        WroteThisRequest = true;
         _id = _stored.Header.Id;
         _changes.Reset();
         _bindingPending = false;
         _idleTimeoutChosen = false;
         _chosenIdleTimeout = null;
     }
+
+    /// <summary>This request stored a change of the session (the client's token then carries the new revision).</summary>
+    internal bool WroteThisRequest { get; private set; }
 
     private async Task RefreshIfDueAsync(CancellationToken cancellationToken)
     {
@@ -66,7 +71,8 @@ internal sealed partial class EtcdSession
         try
         {
             // Null when another request wrote the session meanwhile: its write moved the expiry.
-            _stored = await _backend.Storage.TouchAsync(_storageKey, _stored, next, cancellationToken).ConfigureAwait(false) ?? _stored;
+            _itemsShared = true; // handed to the near cache with the touched version
+            _stored = await _backend.Storage.TouchAsync(_storageKey, _stored, _items, next, cancellationToken).ConfigureAwait(false) ?? _stored;
         }
         catch (EtcdSessionException ex)
         {

@@ -3,7 +3,7 @@ using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
-// Retrieve: one Range, then the stored value decides what this request sees.
+// Retrieve: from the near cache or one Range, then the stored value decides what this request sees.
 internal sealed partial class EtcdSession
 {
     /// <inheritdoc />
@@ -14,11 +14,11 @@ internal sealed partial class EtcdSession
             return;
         }
 
-        KeyValue? kv;
+        SessionStorage.LoadedSession loaded;
         try
         {
             // Only for a key that names nothing (rare): did a rotation move the session away from it a moment ago?
-            (kv, Moved) = await _backend.Storage.LoadAsync(_storageKey, lookForMoved: _strictKeys, cancellationToken).ConfigureAwait(false);
+            loaded = await _backend.Storage.LoadAsync(_storageKey, lookForMoved: _strictKeys, ReadsFromNearCache ? _minRevision : null, cancellationToken).ConfigureAwait(false);
         }
         catch (EtcdSessionException)
         {
@@ -26,7 +26,15 @@ internal sealed partial class EtcdSession
             throw;
         }
 
-        Adopt(kv);
+        Moved = loaded.Moved;
+        if (loaded.Cached is { } cached)
+        {
+            Adopt(cached.Session, cached.Items, shared: true);
+        }
+        else
+        {
+            Adopt(loaded.Stored);
+        }
     }
 
     /// <summary>
@@ -70,6 +78,15 @@ internal sealed partial class EtcdSession
             return;
         }
 
+        Adopt(stored, items, shared: false);
+    }
+
+    /// <param name="stored">The stored version.</param>
+    /// <param name="items">Its items.</param>
+    /// <param name="shared">The items are the near cache's: copied before the first change.</param>
+    private void Adopt(StoredSession stored, IReadOnlyDictionary<string, byte[]> items, bool shared)
+    {
+        _state = LoadState.Loaded;
         if (_backend.IsPastDeadline(stored))
         {
             // etcd has not removed it yet (leases restart on a leader change): expired all the same.
@@ -81,6 +98,7 @@ internal sealed partial class EtcdSession
 
         _stored = stored;
         _items = items;
+        _itemsShared = shared;
         _id = stored.Header.Id;
         _backend.Metrics?.Loaded("found");
     }
@@ -95,6 +113,7 @@ internal sealed partial class EtcdSession
 
         _stored = null;
         _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        _itemsShared = false;
         _changes.Reset();
         _binding = null;
         _bindingPending = false;

@@ -20,7 +20,9 @@ internal sealed partial class EtcdSession : ISession
     private TimeSpan? _chosenIdleTimeout;
     private bool _idleTimeoutChosen;
     private readonly SessionChanges _changes = new();
-    private Dictionary<string, byte[]> _items = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, byte[]> _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+    private bool _itemsShared;
+    private readonly long _minRevision;
     private LoadState _state;
     private StoredSession? _stored;
     private string _id;
@@ -33,8 +35,10 @@ internal sealed partial class EtcdSession : ISession
     /// <param name="tryEstablishSession">Asks the host whether a new session can still be announced to the client.</param>
     /// <param name="isNewSessionKey">The key was just generated: nothing to load.</param>
     /// <param name="strictKeys">A key that names no readable session is replaced by a new one instead of adopted.</param>
-    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool> tryEstablishSession, bool isNewSessionKey, bool strictKeys)
+    /// <param name="minRevision">The revision of the client's own last write, as its token says (0 if unknown): the near cache answers only with a version at least as new.</param>
+    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool> tryEstablishSession, bool isNewSessionKey, bool strictKeys, long minRevision = 0)
     {
+        _minRevision = minRevision;
         _backend = backend;
         _secret = secret;
         _storageKey = backend.StorageKey(secret);
@@ -57,6 +61,9 @@ internal sealed partial class EtcdSession : ISession
 
     /// <summary>The etcd key of the session.</summary>
     internal string StorageKey => _storageKey;
+
+    /// <summary>Reads of this session may be answered by the near cache (strict keys only: the stock middleware's cookie carries no revision).</summary>
+    internal bool ReadsFromNearCache => _strictKeys && _backend.NearCache is not null;
 
     /// <summary>The session exists in etcd (as this request last saw it).</summary>
     internal bool IsStored => _stored is not null;
@@ -134,7 +141,17 @@ internal sealed partial class EtcdSession : ISession
     public bool TryGetValue(string key, [NotNullWhen(true)] out byte[]? value)
     {
         ThrowIfNotLoaded();
-        return _items.TryGetValue(key, out value);
+        if (!_items.TryGetValue(key, out value))
+        {
+            return false;
+        }
+
+        if (_itemsShared)
+        {
+            value = value.AsSpan().ToArray(); // the near cache's copy serves other requests too: the caller gets its own
+        }
+
+        return true;
     }
 
     /// <inheritdoc />
@@ -149,7 +166,7 @@ internal sealed partial class EtcdSession : ISession
         }
 
         var copy = value.AsSpan().ToArray();
-        _items[key] = copy;
+        OwnItems()[key] = copy;
         _changes.Set(key, copy);
     }
 
@@ -157,7 +174,7 @@ internal sealed partial class EtcdSession : ISession
     public void Remove(string key)
     {
         ThrowIfNotWritable();
-        if (_items.Remove(key))
+        if (_items.ContainsKey(key) && OwnItems().Remove(key))
         {
             _changes.Remove(key);
         }
@@ -167,8 +184,25 @@ internal sealed partial class EtcdSession : ISession
     public void Clear()
     {
         ThrowIfNotWritable();
-        _items.Clear();
+        _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        _itemsShared = false;
         _changes.Clear();
+    }
+
+    /// <summary>
+    /// The items as a dictionary this request may change: the loaded one, or a copy of it when it is shared (the near
+    /// cache's, or what a commit handed to it).
+    /// </summary>
+    private Dictionary<string, byte[]> OwnItems()
+    {
+        if (_itemsShared || _items is not Dictionary<string, byte[]> own)
+        {
+            own = new Dictionary<string, byte[]>(_items, StringComparer.Ordinal);
+            _items = own;
+            _itemsShared = false;
+        }
+
+        return own;
     }
 
     private static void ValidateKey(string key)

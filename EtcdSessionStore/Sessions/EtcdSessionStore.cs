@@ -45,7 +45,10 @@ public sealed class EtcdSessionStore : ISessionStore
     /// Creates a session in strict mode: a key that names no readable session is never adopted; the session
     /// gets a fresh key instead. <paramref name="sessionKey"/> <see langword="null"/> starts a new session.
     /// </summary>
-    internal EtcdSession CreateStrict(string? sessionKey, Func<bool> tryEstablishSession) =>
+    /// <param name="sessionKey">The secret key the client presented, if any.</param>
+    /// <param name="tryEstablishSession">Whether a new session can still be announced to the client.</param>
+    /// <param name="minRevision">The revision of the client's last write its token carries (read-your-writes with the near cache).</param>
+    internal EtcdSession CreateStrict(string? sessionKey, Func<bool> tryEstablishSession, long minRevision = 0) =>
         new(_backend, sessionKey ?? SessionKeys.NewSecret(), _backend.Options.IdleTimeout, tryEstablishSession,
-            isNewSessionKey: sessionKey is null, strictKeys: true);
+            isNewSessionKey: sessionKey is null, strictKeys: true, minRevision);
 }

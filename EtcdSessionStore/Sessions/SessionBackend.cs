@@ -1,6 +1,7 @@
 using Etcd.AspNetCore.Session.Diagnostics;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.NearCache;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Storage;
 using Google.Protobuf;
@@ -18,9 +19,13 @@ internal sealed partial class SessionBackend
         SessionSerializerSet serializers,
         TimeProvider time,
         ILoggerFactory loggerFactory,
-        SessionMetrics? metrics = null)
+        SessionMetrics? metrics = null,
+        SessionCache? nearCache = null,
+        NearCacheMetrics? nearCacheMetrics = null)
     {
         Metrics = metrics;
+        NearCache = nearCache;
+        NearCacheMetrics = nearCacheMetrics;
         Options = options;
         Gateway = gateway;
         Serializers = serializers;
@@ -44,6 +49,11 @@ internal sealed partial class SessionBackend
     public SessionStorage Storage { get; }
 
     public EtcdSessionOptions Options { get; }
+
+    /// <summary>The near cache; <see langword="null"/> when it is off (every read is a linearizable Range).</summary>
+    public SessionCache? NearCache { get; }
+
+    public NearCacheMetrics? NearCacheMetrics { get; }
 
     /// <summary>The store's metrics; <see langword="null"/> when built without a meter factory.</summary>
     public SessionMetrics? Metrics { get; }

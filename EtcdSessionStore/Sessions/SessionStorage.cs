@@ -30,28 +30,56 @@ internal sealed class SessionStorage
 
     private string KeyPrefix => _backend.Options.KeyPrefix;
 
-    /// <summary>Retrieve: one Range; for a key that names nothing, a second one tells whether a rotation just moved it.</summary>
-    public async Task<(KeyValue? Stored, bool Moved)> LoadAsync(string storageKey, bool lookForMoved, CancellationToken cancellationToken)
+    /// <summary>
+    /// Retrieve: from the near cache when it can prove its copy is fresh and at least as new as
+    /// <paramref name="minRevision"/> (the client's own last write; <see langword="null"/>: not from the cache); otherwise
+    /// one Range (whose answer the cache keeps), and for a key that names nothing, a second one tells whether a rotation
+    /// just moved it.
+    /// </summary>
+    public async Task<LoadedSession> LoadAsync(string storageKey, bool lookForMoved, long? minRevision, CancellationToken cancellationToken)
     {
-        var kv = await _backend.Gateway.GetAsync(storageKey, cancellationToken).ConfigureAwait(false);
+        var cache = _backend.NearCache;
+        if (cache is not null && minRevision is { } atLeast)
+        {
+            var lookup = cache.TryGet(storageKey, atLeast, out var cached);
+            _backend.NearCacheMetrics?.Looked(lookup);
+            if (lookup == NearCache.CacheLookup.Hit)
+            {
+                return new LoadedSession(null, cached, Moved: false);
+            }
+        }
+
+        cache?.Track(storageKey); // before the Range: an event that overtakes its answer is not lost
+
+        var response = await _backend.Gateway.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(storageKey) }, cancellationToken).ConfigureAwait(false);
+        var kv = response.Kvs.Count == 0 ? null : response.Kvs[0];
+        cache?.OfferStored(storageKey, kv, response.Header.Revision);
         var moved = kv is null && lookForMoved &&
             await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(KeyPrefix, storageKey), cancellationToken).ConfigureAwait(false) is not null;
-        return (kv, moved);
+        return new LoadedSession(kv, null, moved);
     }
 
     /// <summary>Flush: returns once <paramref name="commit"/> is stored, with other requests' commits of the same session or alone.</summary>
     public Task<StoredSession> CommitAsync(string storageKey, PendingCommit commit, CancellationToken cancellationToken) =>
         _backend.Commits.CommitAsync(storageKey, commit, cancellationToken);
 
-    /// <summary>Moves the session to the lease of <paramref name="expiresAt"/> without resending its value.</summary>
+    /// <summary>Moves the session to the lease of <paramref name="expiresAt"/> without resending its value (<paramref name="items"/> are its items, for the near cache).</summary>
     /// <returns>The session as stored now, or <see langword="null"/> when another request wrote it meanwhile (its write moved the expiry).</returns>
-    public async Task<StoredSession?> TouchAsync(string storageKey, StoredSession stored, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    public async Task<StoredSession?> TouchAsync(string storageKey, StoredSession stored, IReadOnlyDictionary<string, byte[]> items, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var lease = await _backend.Leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
         var touch = SessionTransactions.Touch(storageKey, stored.ModRevision, lease);
         AddIndexWrite(touch, stored.Header, storageKey, lease);
+        _backend.NearCache?.Track(storageKey);
         var response = await _backend.Gateway.TxnAsync(touch, cancellationToken).ConfigureAwait(false);
-        return response.Succeeded ? stored with { ModRevision = response.Header.Revision, LeaseId = lease } : null;
+        if (!response.Succeeded)
+        {
+            return null;
+        }
+
+        var touched = stored with { ModRevision = response.Header.Revision, LeaseId = lease };
+        _backend.NearCache?.OfferWritten(storageKey, touched, items);
+        return touched;
     }
 
     /// <summary>
@@ -71,6 +99,8 @@ internal sealed class SessionStorage
         var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
         if (response.Succeeded)
         {
+            // This instance never serves the old key again, even before its watch reports the rotation.
+            _backend.NearCache?.OfferStored(oldKey, null, response.Header.Revision);
             return new Rotation(new StoredSession(header, value, response.Header.Revision, stored.LeaseId), null, Gone: false);
         }
 
@@ -98,13 +128,15 @@ internal sealed class SessionStorage
             var response = await _backend.Gateway.TxnAsync(guarded, cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
+                _backend.NearCache?.OfferStored(storageKey, null, response.Header.Revision);
                 return;
             }
 
             header = SessionTransactions.ReadBack(response) is { } current ? TryDecodeHeader(current) ?? header : header;
         }
 
-        await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, header), cancellationToken).ConfigureAwait(false);
+        var removed = await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, header), cancellationToken).ConfigureAwait(false);
+        _backend.NearCache?.OfferStored(storageKey, null, removed.Header.Revision);
     }
 
     private void AddIndexWrite(TxnRequest txn, SessionHeader header, string storageKey, long lease)
@@ -126,6 +158,12 @@ internal sealed class SessionStorage
             return null;
         }
     }
+
+    /// <summary>What a retrieve found: the stored key-value read from etcd, or the near cache's decoded copy, or neither.</summary>
+    /// <param name="Stored">The key-value etcd returned, to decode.</param>
+    /// <param name="Cached">The near cache's copy (shared: never changed).</param>
+    /// <param name="Moved">A rotation moved the session away from the key a moment ago.</param>
+    internal readonly record struct LoadedSession(KeyValue? Stored, NearCache.CachedSession.Decoded? Cached, bool Moved);
 
     /// <summary>What one attempt of change-id found.</summary>
     /// <param name="Stored">The session at its new key, when the rotation is done.</param>

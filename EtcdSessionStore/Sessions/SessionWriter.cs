@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Users;
@@ -41,18 +42,22 @@ internal sealed class SessionWriter
 
             var header = HeaderFor(current, batch).WithCommit(commitId);
             var value = _backend.Encode(header, items);
-            var lease = current is not null && batch.All(c => c.KeepExpiry)
-                ? current.LeaseId // WithoutSessionRefresh(): stored, at the expiry it had
-                : await _backend.Leases.AcquireAsync(_backend.NextExpiry(header, header.IdleTimeout), CancellationToken.None).ConfigureAwait(false);
+            var next = _backend.NextExpiry(header, header.IdleTimeout);
+            // WithoutSessionRefresh(), or a lease still close enough to the ideal expiry: the key stays on its lease,
+            // which costs etcd less than moving it to another one.
+            var keepLease = current is not null && guard == current.ModRevision &&
+                (batch.All(c => c.KeepExpiry) || !SessionDeadline.IsRefreshDue(current.LeaseId, next, _backend.Options.EffectiveRefreshInterval));
+            var lease = keepLease ? current!.LeaseId : await _backend.Leases.AcquireAsync(next, CancellationToken.None).ConfigureAwait(false);
             var txn = guard == 0
                 ? SessionTransactions.Create(storageKey, value, lease)
-                : SessionTransactions.Update(storageKey, guard, value, lease);
+                : SessionTransactions.Update(storageKey, guard, value, lease, keepLease);
             if (header.User is not null)
             {
                 txn.Success.Add(UserSessionIndex.Put(_backend.Options.KeyPrefix, header, storageKey, _backend.Time.GetUtcNow(), lease));
             }
 
             Etcdserverpb.TxnResponse response;
+            _backend.NearCache?.Track(storageKey);
             try
             {
                 response = await _backend.Gateway.TxnAsync(txn, CancellationToken.None).ConfigureAwait(false);
@@ -67,10 +72,13 @@ internal sealed class SessionWriter
             {
                 EtcdSession.Log.Committed(_backend.SessionLogger, header.Id, guard == 0, value.Length);
                 _backend.Metrics?.Committed(created: current is null);
-                return new StoredSession(header, value, response.Header.Revision, lease);
+                var written = new StoredSession(header, value, response.Header.Revision, lease);
+                _backend.NearCache?.OfferWritten(storageKey, written, items);
+                return written;
             }
 
             var readBack = SessionTransactions.ReadBack(response);
+            _backend.NearCache?.OfferStored(storageKey, readBack, response.Header.Revision);
             if (readBack is null)
             {
                 // Rotated to another key, destroyed ("sign out everywhere") or expired while the requests ran: never

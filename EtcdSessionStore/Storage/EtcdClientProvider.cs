@@ -74,14 +74,21 @@ internal sealed class EtcdClientProvider : IDisposable
                 tls.Configure(SslOptionsOf(o));
             };
 
+        // The near cache's watch runs on a channel of its own, so that its stream is not shared with calls.
+        var streams = new Lazy<GrpcChannel>(() =>
+        {
+            var streamOptions = new GrpcChannelOptions();
+            channel(streamOptions);
+            return GrpcChannel.ForAddress(connection, streamOptions);
+        });
         if (string.IsNullOrEmpty(options.Username))
         {
-            return new EtcdEndpoint(connection, new EtcdClient(connection, configureChannelOptions: channel), null);
+            return new EtcdEndpoint(connection, new EtcdClient(connection, configureChannelOptions: channel), null, streams, null, options.StreamInterceptors);
         }
 
         var password = options.Password ?? string.Empty;
         var client = new EtcdClient(connection, options.Username, password, configureChannelOptions: channel);
-        return new EtcdEndpoint(connection, client, RenewOnce(client, options.Username, password));
+        return new EtcdEndpoint(connection, client, RenewOnce(client, options.Username, password), streams, (options.Username, password), options.StreamInterceptors);
     }
 
     /// <summary>

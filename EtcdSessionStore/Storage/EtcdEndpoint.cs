@@ -1,20 +1,34 @@
 using dotnet_etcd.interfaces;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
 
 namespace Etcd.AspNetCore.Session.Storage;
 
 /// <summary>One etcd member as <see cref="EtcdEndpointPool"/> sees it: its client and whether it is set aside.</summary>
 internal sealed class EtcdEndpoint
 {
+    private readonly Interceptor[] _streamInterceptors;
     private int _setAside;
 
     /// <param name="name">The endpoint URL, for logs and the <c>server.address</c>/<c>server.port</c> of spans and metrics.</param>
     /// <param name="client">A client for this member only.</param>
     /// <param name="renewAuthToken">Makes the client authenticate again; <see langword="null"/> without authentication.</param>
-    public EtcdEndpoint(string name, IEtcdClient client, Action? renewAuthToken)
+    /// <param name="streams">
+    /// A channel of the store's own for long-lived streams (the near cache's watch), made on first use; <see langword="null"/>
+    /// for a client the app supplied, which offers no channel.
+    /// </param>
+    /// <param name="credentials">The user name and password to authenticate streams with, if etcd needs them.</param>
+    /// <param name="streamInterceptors">Interceptors of the streams' calls (tests delay the watch with one).</param>
+    public EtcdEndpoint(string name, IEtcdClient client, Action? renewAuthToken, Lazy<GrpcChannel>? streams = null, (string User, string Password)? credentials = null,
+        Interceptor[]? streamInterceptors = null)
     {
+        _streamInterceptors = streamInterceptors ?? [];
         Name = name;
         Client = client;
         RenewAuthToken = renewAuthToken;
+        Streams = streams;
+        Credentials = credentials;
         if (Uri.TryCreate(name, UriKind.Absolute, out var url) && url.Host.Length > 0)
         {
             ServerAddress = url.IdnHost;
@@ -33,6 +47,13 @@ internal sealed class EtcdEndpoint
     public IEtcdClient Client { get; }
 
     public Action? RenewAuthToken { get; }
+
+    public Lazy<GrpcChannel>? Streams { get; }
+
+    /// <summary>The invoker of the store's own streams on this member; only for an endpoint with <see cref="Streams"/>.</summary>
+    public CallInvoker StreamInvoker => Streams!.Value.Intercept(_streamInterceptors);
+
+    public (string User, string Password)? Credentials { get; }
 
     public bool IsSetAside => Volatile.Read(ref _setAside) == 1;
 

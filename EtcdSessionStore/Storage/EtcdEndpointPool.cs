@@ -50,6 +50,9 @@ internal sealed partial class EtcdEndpointPool : IDisposable
     /// </summary>
     public IEtcdClient WatchClient { get; }
 
+    /// <summary>The members that offer a channel for the store's own streams (none for a client the app supplied).</summary>
+    public IReadOnlyList<EtcdEndpoint> StreamEndpoints => [.. _endpoints.Where(e => e.Streams is not null)];
+
     /// <summary>
     /// The member for the next attempt: round-robin over members in good standing, never <paramref name="avoid"/>
     /// (the member the previous attempt failed on) when another one is available.
@@ -103,6 +106,10 @@ internal sealed partial class EtcdEndpointPool : IDisposable
             foreach (var endpoint in _endpoints)
             {
                 endpoint.Client.Dispose();
+                if (endpoint.Streams is { IsValueCreated: true } streams)
+                {
+                    streams.Value.Dispose();
+                }
             }
 
             if (_endpoints.All(e => e.Client != WatchClient))

@@ -17,10 +17,16 @@ internal static class SessionTransactions
     }
 
     /// <summary>Optimistic update on the <c>mod_revision</c> the caller loaded.</summary>
-    public static TxnRequest Update(string key, long modRevision, ByteString value, long lease)
+    /// <param name="key">The session's key.</param>
+    /// <param name="modRevision">The revision the caller loaded.</param>
+    /// <param name="value">The new value.</param>
+    /// <param name="lease">The lease to put the key on.</param>
+    /// <param name="keepLease">The key is already on <paramref name="lease"/>: etcd keeps it there (<c>ignore_lease</c>).</param>
+    public static TxnRequest Update(string key, long modRevision, ByteString value, long lease, bool keepLease = false)
     {
         var k = ByteString.CopyFromUtf8(key);
-        return Guarded(k, [ModIs(k, modRevision)], [Put(k, value, lease)]);
+        var put = keepLease ? new RequestOp { RequestPut = new PutRequest { Key = k, Value = value, IgnoreLease = true } } : Put(k, value, lease);
+        return Guarded(k, [ModIs(k, modRevision)], [put]);
     }
 
     /// <summary>Moves the key to a later expiry lease without resending its value.</summary>
