@@ -7,6 +7,8 @@ namespace Etcd.AspNetCore.Session.BenchApp;
 /// <c>etcd.session.near_cache.*</c>), so that the benchmarks read hits, misses, bypasses, evictions, size,
 /// entries and staleness without depending on the library's types. When the store has no near cache, no
 /// such instrument is ever published and every snapshot says <see cref="NearCacheSnapshot.Available"/> false.
+/// The evictions may be a counter or an observable counter; the staleness gauge may report NaN (no heartbeat yet),
+/// which a snapshot gives as null.
 /// </summary>
 internal sealed class NearCacheListener : IDisposable
 {
@@ -43,15 +45,15 @@ internal sealed class NearCacheListener : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument.Name, value, tags));
-        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument.Name, value, tags));
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
         _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
         {
             if (instrument.Name == StalenessInstrument)
             {
                 lock (_gate)
                 {
-                    _stalenessSeconds = value;
+                    _stalenessSeconds = double.IsNaN(value) ? null : value; // NaN: no heartbeat seen yet
                 }
             }
         });
@@ -70,11 +72,11 @@ internal sealed class NearCacheListener : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    private void Record(string instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         lock (_gate)
         {
-            switch (instrument)
+            switch (instrument.Name)
             {
                 case LookupsInstrument:
                     switch (ResultOf(tags))
@@ -85,6 +87,8 @@ internal sealed class NearCacheListener : IDisposable
                     }
 
                     break;
+                // An observable counter reports its running total; a plain counter, each increment.
+                case EvictionsInstrument when instrument.IsObservable: _evictions = value; break;
                 case EvictionsInstrument: _evictions += value; break;
                 case SizeInstrument: _sizeBytes = value; break;
                 case EntriesInstrument: _entries = value; break;

@@ -65,6 +65,7 @@ internal sealed class ScaleMember : IAsyncDisposable
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(values);
         builder.Services.AddEtcdSession(builder.Configuration.GetSection(BenchServer.SettingsSection));
+        builder.Services.AddSingleton<IHostLifetime, NoLifetime>(); // Ctrl+C and SIGTERM end the benchmark, not just this host
         var host = builder.Build();
         await host.StartAsync();
         return new ScaleMember(etcd, host, idle, fillConcurrency);
@@ -78,5 +79,13 @@ internal sealed class ScaleMember : IAsyncDisposable
         _host.Dispose();
         _guard.Dispose();
         await Etcd.DisposeAsync();
+    }
+
+    /// <summary>A host lifetime that ignores console signals: the benchmark's own handlers stop it and its child processes.</summary>
+    private sealed class NoLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
