@@ -19,6 +19,15 @@ internal sealed record NearCacheSnapshot(
         return Available && lookups > 0 ? (double)hits / lookups : double.NaN;
     }
 
+    /// <summary>The hit rate since <paramref name="before"/> as text: "n/a" without a cache, "no lookups" when nothing asked it.</summary>
+    public string HitRateTextSince(NearCacheSnapshot before)
+    {
+        var lookups = Hits - before.Hits + (Misses - before.Misses) + (Bypasses - before.Bypasses);
+        return !Available ? "n/a"
+            : lookups == 0 ? "no lookups"
+            : string.Create(CultureInfo.InvariantCulture, $"{Format(HitRateSince(before))} of {lookups:N0}");
+    }
+
     /// <summary>A hit rate as a percentage, or "n/a".</summary>
     public static string Format(double hitRate) =>
         double.IsNaN(hitRate) ? "n/a" : (hitRate * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";

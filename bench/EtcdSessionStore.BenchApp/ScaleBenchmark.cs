@@ -69,25 +69,25 @@ internal static class ScaleBenchmark
                 }
 
                 var cache = scaled.NearCache.Snapshot();
-                var row = new ScaleCheckpoint(checkpoint, await ExpiryObserver.CountAsync(scaled.Raw, ScaleMember.Prefix), fillSeconds, scaled.Secrets.Count - before,
+                var row = new ScaleCheckpoint(checkpoint, await ExpiryObserver.CountAsync(scaled.Raw, ScaleMember.SessionsPrefix), fillSeconds, scaled.Secrets.Count - before,
                     load, commit, refLoad, refCommit,
                     (await scaled.Raw.LeaseLeasesAsync(new LeaseLeasesRequest())).Leases.Count,
                     (await scaled.Raw.StatusAsync(new StatusRequest())).DbSize,
                     MachineInfo.ResidentMiB(scaled.Etcd.ProcessId),
                     GC.GetTotalMemory(forceFullCollection: true),
                     Environment.WorkingSet,
-                    cache.HitRateSince(cacheBefore), cache.SizeBytes, cache.Entries);
+                    cache.HitRateTextSince(cacheBefore), cache.SizeBytes, cache.Entries);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{row.LiveSessions:N0} live: load p99 {load.P99:0.00} ms (reference {refLoad.P99:0.00}), commit p99 {commit.P99:0.00} ms (reference {refCommit.P99:0.00}); " +
                     $"etcd db {row.EtcdDbBytes / 1048576.0:0.0} MiB, RSS {row.EtcdRssMiB:0} MiB; app heap {row.AppHeapBytes / 1048576.0:0.0} MiB, " +
-                    $"working set {row.AppWorkingSetBytes / 1048576.0:0} MiB; near-cache hits {NearCacheSnapshot.Format(row.NearCacheHitRate)}"));
+                    $"working set {row.AppWorkingSetBytes / 1048576.0:0} MiB; near-cache hits {row.NearCacheHitRate}"));
                 rows.Add(row);
             }
         }
 
         var lastWrite = DateTimeOffset.UtcNow;
         Console.WriteLine("All writes done; waiting for etcd to expire every session (no cleanup job runs).");
-        var (zeroAt, peakRemovalRate) = await ExpiryObserver.WaitForZeroAsync(scaled.Raw, ScaleMember.Prefix, lastWrite + run.Idle + TimeSpan.FromMinutes(10));
+        var (zeroAt, peakRemovalRate) = await ExpiryObserver.WaitForZeroAsync(scaled.Raw, ScaleMember.SessionsPrefix, lastWrite + run.Idle + TimeSpan.FromMinutes(10));
         var expiry = new ScaleExpiry(firstWrite, lastWrite, zeroAt, peakRemovalRate,
             (await scaled.Raw.StatusAsync(new StatusRequest())).DbSize, MachineInfo.ResidentMiB(scaled.Etcd.ProcessId));
 

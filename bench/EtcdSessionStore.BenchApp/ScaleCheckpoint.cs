@@ -15,7 +15,7 @@ internal sealed record ScaleCheckpoint(
     double EtcdRssMiB,
     long AppHeapBytes,
     long AppWorkingSetBytes,
-    double NearCacheHitRate,
+    string NearCacheHitRate,
     long? NearCacheBytes,
     long? NearCacheEntries)
 {

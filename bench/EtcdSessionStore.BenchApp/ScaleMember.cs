@@ -18,6 +18,9 @@ internal sealed class ScaleMember : IAsyncDisposable
 {
     public const string Prefix = "scale/";
 
+    /// <summary>Where the sessions are (the store also writes other keys under its prefix, e.g. the near cache's heartbeats).</summary>
+    public const string SessionsPrefix = Prefix + "s/";
+
     /// <summary>etcd's backend quota for the benchmark's members: 8 GiB instead of the default 2 GiB, so a million sessions and their history fit.</summary>
     public const long QuotaBytes = 8L * 1024 * 1024 * 1024;
 

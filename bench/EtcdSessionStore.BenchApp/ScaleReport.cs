@@ -31,7 +31,7 @@ internal static class ScaleReport
         foreach (var r in rows)
         {
             sb.AppendLine(C, $"| {r.LiveSessions:N0} | {r.Load.P50:0.00} | {r.Load.P99:0.00} | {r.Commit.P50:0.00} | {r.Commit.P99:0.00} | {r.ReferenceLoad.P99:0.00} | {r.ReferenceCommit.P99:0.00} " +
-                $"| {r.LoadVsReference:0.00}x | {r.CommitVsReference:0.00}x | {NearCacheSnapshot.Format(r.NearCacheHitRate)} |");
+                $"| {r.LoadVsReference:0.00}x | {r.CommitVsReference:0.00}x | {r.NearCacheHitRate} |");
         }
 
         sb.AppendLine();
