@@ -87,7 +87,7 @@ internal static class HttpBenchmark
             Console.WriteLine();
             Console.WriteLine(markdown);
             HttpChart.Write(Path.Combine(docs, "benchmarks-http.png"), summary,
-                [.. HttpSide.Apps.Select(s => (s.Key, s.Label)), (HttpSide.RawStoreCalls.Key, "etcd alone: the store's calls without the app")]);
+                [.. HttpSide.Apps.Select(s => (s.Key, s.Label)), (HttpSide.RawStoreCalls.Key, "etcd alone: the near-cache-off store's calls without the app")]);
             BenchDoc.Replace(docs, "http", markdown);
             return pass ? 0 : 1;
         }

@@ -38,7 +38,7 @@ internal static class HttpReport
         sb.AppendLine(C, $"| this store, near cache off / Redis | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.Redis, "read"):0.00}x | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.Redis, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store / near cache off | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store / in-memory | {targets.Ratio(HttpSide.Store, HttpSide.Memory, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.Memory, "write"):0.00}x |");
-        sb.AppendLine(C, $"| this store / the store's etcd calls without the app | {targets.Ratio(HttpSide.Store, HttpSide.RawStoreCalls, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.RawStoreCalls, "write"):0.00}x |");
+        sb.AppendLine(C, $"| this store, near cache off / its etcd calls without the app | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.RawStoreCalls, "read"):0.00}x | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.RawStoreCalls, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store / plain etcd ops (serializable range; put) | {targets.Ratio(HttpSide.Store, HttpSide.RawPlain, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.RawPlain, "write"):0.00}x |");
         sb.AppendLine();
         targets.AppendVerdicts(sb);

@@ -17,8 +17,8 @@ internal sealed record HttpSide(string Key, string Label, string? Mode, string[]
 
     public static readonly HttpSide Memory = new("memory", "stock session in memory (ceiling)", "memory", []);
 
-    /// <summary>etcd alone: the calls the store makes per request (one Range; a Range, then a guarded txn on a per-second lease).</summary>
-    public static readonly HttpSide RawStoreCalls = new("raw", "raw etcd, the store's calls without the app: range / range then txn on a per-second lease", null, []);
+    /// <summary>etcd alone: the calls the store makes per request with the near cache off (one Range; a Range, then a guarded txn on a per-second lease).</summary>
+    public static readonly HttpSide RawStoreCalls = new("raw", "raw etcd, the near-cache-off store's calls without the app: range / range then txn on a per-second lease", null, []);
 
     /// <summary>etcd alone: its plain serializable Range and plain Put.</summary>
     public static readonly HttpSide RawPlain = new("raw2", "raw etcd: serializable range / plain put", null, []);
