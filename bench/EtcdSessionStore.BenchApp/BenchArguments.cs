@@ -34,6 +34,10 @@ internal sealed class BenchArguments
 
     public int Int(string name, int fallback) => _values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
+    /// <summary>The arguments whose names start with <paramref name="prefix"/> (e.g. <c>EtcdSession:</c>), with their full names.</summary>
+    public IReadOnlyDictionary<string, string> WithPrefix(string prefix) =>
+        _values.Where(p => p.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)).ToDictionary(p => p.Key, p => p.Value, StringComparer.OrdinalIgnoreCase);
+
     public int[] Ints(string name, string fallback) =>
         String(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 }

@@ -1,29 +1,20 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
+using System.Net.Http.Json;
+using System.Text.Json;
 using dotnet_etcd;
 using Grpc.Core;
 
 namespace Etcd.AspNetCore.Session.BenchApp;
 
 /// <summary>
-/// The side-by-side HTTP benchmark: the same app as (a) this store, (b) the stock session over Redis, (c) the
-/// stock session over the in-memory cache, under the same wrk load, rounds interleaved; plus etcd's raw
-/// put and range throughput in the same run. Prints the table and the targets, and writes them with a chart
-/// into docs/benchmarks.md.
+/// The side-by-side HTTP benchmark: the same app as this store (near cache on by default, and off), the stock
+/// session over Redis and over the in-memory cache, under the same wrk load, rounds interleaved; plus etcd's
+/// raw calls in the same run. Each cell also counts, at etcd, the calls it cost per request, and reads the
+/// near cache's hit rate from the app. Prints the tables and the targets, and writes them with a chart into
+/// docs/benchmarks.md (<see cref="HttpReport"/>).
 /// </summary>
 internal static class HttpBenchmark
 {
-    private const double ReadTarget = 1.5;
-    private const double WriteTarget = 0.5;
-
-    private static readonly (string Key, string Label)[] Sides =
-    [
-        ("etcd", "this store (etcd)"),
-        ("redis", "stock session over Redis"),
-        ("memory", "stock session in memory (ceiling)"),
-    ];
-
     private static readonly (string Key, string Method, string Path)[] Kinds =
     [
         ("read", "GET", "read"),
@@ -31,82 +22,72 @@ internal static class HttpBenchmark
     ];
 
     /// <summary>etcd alone, per request kind: the calls the store makes per request, and etcd's plain read and put.</summary>
-    private static readonly Dictionary<string, (string Side, RawEtcdLoop.Operation Operation)[]> RawOperations = new()
+    private static readonly Dictionary<string, (HttpSide Side, RawEtcdLoop.Operation Operation)[]> RawOperations = new()
     {
-        ["read"] = [("raw", RawEtcdLoop.Operation.Range), ("raw2", RawEtcdLoop.Operation.SerializableRange)],
-        ["write"] = [("raw", RawEtcdLoop.Operation.RangeThenTxnOnSecondLease), ("raw2", RawEtcdLoop.Operation.Put)],
+        ["read"] = [(HttpSide.RawStoreCalls, RawEtcdLoop.Operation.Range), (HttpSide.RawPlain, RawEtcdLoop.Operation.SerializableRange)],
+        ["write"] = [(HttpSide.RawStoreCalls, RawEtcdLoop.Operation.RangeThenTxnOnSecondLease), (HttpSide.RawPlain, RawEtcdLoop.Operation.Put)],
     };
+
+    private static readonly HttpClient Stats = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     public static async Task<int> RunAsync(BenchArguments args)
     {
-        var seconds = args.Int("duration", 10);
-        var rounds = args.Int("rounds", 3);
-        var connections = args.Int("connections", 16);
-        var sessions = args.Int("sessions", 1024);
-        var warmup = args.Int("warmup", Math.Min(5, seconds));
+        var run = new HttpRun(args.Int("duration", 10), args.Int("rounds", 3), args.Int("connections", 16), args.Int("sessions", 1024), DateTimeOffset.UtcNow);
+        var warmup = args.Int("warmup", Math.Min(5, run.Seconds));
         var docs = BenchDoc.DocsDirectory(args);
         var work = Directory.CreateTempSubdirectory("session-bench-");
-        var started = DateTimeOffset.UtcNow;
 
         await using var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
         using var etcdGuard = ChildProcess.KillOnExit(etcd.ProcessId);
         var (redis, redisEndpoint) = await ChildProcess.StartRedisAsync();
         await using var redisProcess = redis;
-        var apps = new Dictionary<string, (ChildProcess Process, Uri Address, string Cookies)>();
+        var apps = new Dictionary<HttpSide, (ChildProcess Process, Uri Address, string Cookies)>();
         try
         {
-            foreach (var (key, _) in Sides)
+            foreach (var side in HttpSide.Apps)
             {
-                var (process, address) = await ChildProcess.StartAppAsync(key, "--etcd", etcd.ClientUrl, "--redis", redisEndpoint);
-                var cookies = Path.Combine(work.FullName, $"cookies-{key}.txt");
-                apps[key] = (process, address, cookies);
-                await SeedAsync(address, cookies, sessions, connections);
+                var (process, address) = await ChildProcess.StartAppAsync(side.Mode!, ["--etcd", etcd.ClientUrl, "--redis", redisEndpoint, .. side.ServeArguments]);
+                var cookies = Path.Combine(work.FullName, $"cookies-{side.Key}.txt");
+                apps[side] = (process, address, cookies);
+                await SessionSeeder.SeedAsync(address, cookies, run.Sessions, run.Connections);
             }
 
             using var raw = new EtcdClient(etcd.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
             await RawEtcdLoop.SeedAsync(raw, 300);
-            Console.WriteLine($"{sessions:N0} sessions seeded per side; {connections} connections, {WrkRunner.Threads} wrk threads, " +
-                $"{rounds} rounds of {seconds} s per side and request kind, interleaved; warm-up {warmup} s.");
+            Console.WriteLine($"{run.Sessions:N0} sessions seeded per side; {run.Connections} connections, {WrkRunner.Threads} wrk threads, " +
+                $"{run.Rounds} rounds of {run.Seconds} s per side and request kind, interleaved; warm-up {warmup} s.");
 
             var results = new Dictionary<(string Side, string Kind), List<LoadResult>>();
-            for (var round = 0; round <= rounds; round++)
+            for (var round = 0; round <= run.Rounds; round++)
             {
-                var measured = round > 0; // round 0 warms every side up (JIT, connection pools) and is not kept
+                var measured = round > 0; // round 0 warms every side up (JIT, connection pools, the near cache) and is not kept
+                var seconds = measured ? run.Seconds : warmup;
                 foreach (var (kind, method, path) in Kinds)
                 {
-                    foreach (var (side, _) in Sides)
+                    foreach (var side in HttpSide.Apps)
                     {
                         var app = apps[side];
-                        var server = side switch { "etcd" => etcd.ProcessId, "redis" => redis.Id, _ => (int?)null };
-                        var (appCpu, serverCpu) = (CpuTime(app.Process.Id), CpuTime(server));
-                        var result = await WrkRunner.RunAsync(new Uri(app.Address, path), method, app.Cookies, connections, measured ? seconds : warmup);
-                        result = result with
-                        {
-                            AppCpuUs = (CpuTime(app.Process.Id) - appCpu) * 1e6 / Math.Max(1, result.Operations),
-                            ServerCpuUs = server is null ? double.NaN : (CpuTime(server) - serverCpu) * 1e6 / Math.Max(1, result.Operations),
-                        };
-                        Record(results, side, kind, result, measured, round);
+                        var server = side.Mode switch { "etcd" => etcd.ProcessId, "redis" => redis.Id, _ => (int?)null };
+                        var result = await MeasureAsync(side, etcd.ClientUrl, app.Address, app.Process.Id, server,
+                            () => WrkRunner.RunAsync(new Uri(app.Address, path), method, app.Cookies, run.Connections, seconds));
+                        Record(results, side.Key, kind, result, measured, round);
                     }
 
                     foreach (var (rawSide, operation) in RawOperations[kind])
                     {
-                        var (driverCpu, etcdCpu) = (CpuTime(Environment.ProcessId), CpuTime(etcd.ProcessId));
-                        var rawResult = await RawEtcdLoop.RunAsync(raw, operation, 300, connections, measured ? seconds : warmup);
-                        rawResult = rawResult with
-                        {
-                            AppCpuUs = (CpuTime(Environment.ProcessId) - driverCpu) * 1e6 / Math.Max(1, rawResult.Operations),
-                            ServerCpuUs = (CpuTime(etcd.ProcessId) - etcdCpu) * 1e6 / Math.Max(1, rawResult.Operations),
-                        };
-                        Record(results, rawSide, kind, rawResult, measured, round);
+                        var result = await MeasureAsync(rawSide, etcd.ClientUrl, null, Environment.ProcessId, etcd.ProcessId,
+                            () => RawEtcdLoop.RunAsync(raw, operation, 300, run.Connections, seconds));
+                        Record(results, rawSide.Key, kind, result, measured, round);
                     }
                 }
             }
 
             var summary = results.ToDictionary(r => r.Key, r => LoadResult.Median(r.Value));
-            var markdown = Markdown(summary, etcd.Version, started, seconds, rounds, connections, sessions, out var pass);
+            var markdown = HttpReport.Markdown(summary, etcd.Version, run, out var pass);
             Console.WriteLine();
             Console.WriteLine(markdown);
-            HttpChart.Write(Path.Combine(docs, "benchmarks-http.png"), summary, [.. Sides, ("raw", "etcd alone: the store's calls without the app")]);
+            HttpChart.Write(Path.Combine(docs, "benchmarks-http.png"), summary,
+                [.. HttpSide.Apps.Select(s => (s.Key, s.Label)), (HttpSide.RawStoreCalls.Key, "etcd alone: the near-cache-off store's calls without the app")]);
             BenchDoc.Replace(docs, "http", markdown);
             return pass ? 0 : 1;
         }
@@ -119,6 +100,40 @@ internal static class HttpBenchmark
 
             work.Delete(recursive: true);
         }
+    }
+
+    /// <summary>
+    /// One cell: the load, with the CPU the client (app or driver) and the storage server spent per request, the
+    /// etcd calls per request as etcd counted them, and the app's near-cache hit rate.
+    /// </summary>
+    private static async Task<LoadResult> MeasureAsync(HttpSide side, string etcdUrl, Uri? app, int clientProcess, int? serverProcess, Func<Task<LoadResult>> load)
+    {
+        var callsBefore = side.UsesEtcd ? await EtcdCallCounts.ScrapeAsync(etcdUrl) : null;
+        var cacheBefore = await NearCacheAsync(side, app);
+        var (clientCpu, serverCpu) = (CpuTime(clientProcess), CpuTime(serverProcess));
+        var result = await load();
+        var (clientCpuAfter, serverCpuAfter) = (CpuTime(clientProcess), CpuTime(serverProcess));
+        var cacheAfter = await NearCacheAsync(side, app);
+        var requests = Math.Max(1, result.Operations);
+        return result with
+        {
+            AppCpuUs = (clientCpuAfter - clientCpu) * 1e6 / requests,
+            ServerCpuUs = serverProcess is null ? double.NaN : (serverCpuAfter - serverCpu) * 1e6 / requests,
+            EtcdCalls = callsBefore is null ? EtcdCallsPerRequest.NotMeasured : (await EtcdCallCounts.ScrapeAsync(etcdUrl)).PerRequestSince(callsBefore, result.Operations),
+            NearCacheHitRate = cacheAfter.HitRateSince(cacheBefore),
+        };
+    }
+
+    /// <summary>The app's near-cache statistics (<see cref="BenchServer.StatsPath"/>); none for the sides that are not this store.</summary>
+    private static async Task<NearCacheSnapshot> NearCacheAsync(HttpSide side, Uri? app)
+    {
+        if (app is null || side.Mode != "etcd")
+        {
+            return NearCacheSnapshot.None;
+        }
+
+        return await Stats.GetFromJsonAsync<NearCacheSnapshot>(new Uri(app, BenchServer.StatsPath.TrimStart('/')), JsonSerializerOptions.Web)
+            ?? NearCacheSnapshot.None;
     }
 
     /// <summary>User plus system CPU seconds a process has used so far (0 for none).</summary>
@@ -135,8 +150,10 @@ internal static class HttpBenchmark
 
     private static void Record(Dictionary<(string, string), List<LoadResult>> results, string side, string kind, LoadResult result, bool measured, int round)
     {
+        var calls = result.EtcdCalls.IsMeasured ? string.Create(CultureInfo.InvariantCulture, $"  etcd calls/request {result.EtcdCalls.Total:0.000}") : "";
+        var cache = double.IsNaN(result.NearCacheHitRate) ? "" : $"  near-cache hits {NearCacheSnapshot.Format(result.NearCacheHitRate)}";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(measured ? $"round {round}" : "warm-up"),-8} {kind,-5} {side,-6} {result.PerSecond,9:N0}/s  p50 {result.P50Ms,6:0.00} ms  p99 {result.P99Ms,7:0.00} ms  errors {result.Errors}  CPU/request: app {result.AppCpuUs:0} us, server {result.ServerCpuUs:0} us"));
+            $"{(measured ? $"round {round}" : "warm-up"),-8} {kind,-5} {side,-12} {result.PerSecond,9:N0}/s  p50 {result.P50Ms,6:0.00} ms  p99 {result.P99Ms,7:0.00} ms  errors {result.Errors}  CPU/request: app {result.AppCpuUs:0} us, server {result.ServerCpuUs:0} us{calls}{cache}"));
         if (measured)
         {
             if (!results.TryGetValue((side, kind), out var list))
@@ -146,100 +163,5 @@ internal static class HttpBenchmark
 
             list.Add(result);
         }
-    }
-
-    /// <summary>Creates one session per line of the cookie file, each through the app's own /seed endpoint.</summary>
-    private static async Task SeedAsync(Uri address, string cookieFile, int sessions, int concurrency)
-    {
-        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, MaxConnectionsPerServer = concurrency });
-        var cookies = new string[sessions];
-        var next = -1;
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
-        {
-            for (var i = Interlocked.Increment(ref next); i < sessions; i = Interlocked.Increment(ref next))
-            {
-                using var response = await http.GetAsync(new Uri(address, "seed"));
-                response.EnsureSuccessStatusCode();
-                var setCookie = response.Headers.TryGetValues("Set-Cookie", out var values) ? values.First() : null;
-                cookies[i] = setCookie?.Split(';')[0] ?? throw new InvalidOperationException($"{address}seed set no cookie.");
-            }
-        }));
-        await File.WriteAllLinesAsync(cookieFile, cookies);
-        using var check = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "read"));
-        check.Headers.Add("Cookie", cookies[0]);
-        using var checkResponse = await http.SendAsync(check);
-        var body = await checkResponse.Content.ReadAsStringAsync();
-        if (checkResponse.StatusCode != HttpStatusCode.OK || !body.StartsWith("user-", StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"{address}read did not see a seeded session: {(int)checkResponse.StatusCode} '{body}'.");
-        }
-    }
-
-    private static string Markdown(Dictionary<(string Side, string Kind), LoadResult> r, string etcdVersion, DateTimeOffset started,
-        int seconds, int rounds, int connections, int sessions, out bool pass)
-    {
-        var c = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        if (seconds < 10 || rounds < 3)
-        {
-            sb.AppendLine("**Smoke run** (shorter than the defaults of 3 rounds of 10 s): placeholder numbers, not for citing.");
-            sb.AppendLine();
-        }
-
-        sb.AppendLine(c, $"Measured {started:yyyy-MM-dd HH:mm} UTC on: {MachineInfo.Describe(etcdVersion)}; {MachineInfo.RedisVersion()}; {WrkRunner.Version()}.");
-        sb.AppendLine(c, $"{connections} connections ({WrkRunner.Threads} wrk threads), {sessions:N0} pre-made sessions per side, {rounds} interleaved rounds of {seconds} s per cell; medians over rounds.");
-        sb.AppendLine();
-        sb.AppendLine("| side | read req/s | read p50 ms | read p99 ms | write req/s | write p50 ms | write p99 ms | failed requests |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (side, label) in Sides)
-        {
-            var read = r[(side, "read")];
-            var write = r[(side, "write")];
-            sb.AppendLine(c, $"| {label} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
-        }
-
-        foreach (var (side, label) in new[]
-        {
-            ("raw", $"raw etcd, {connections} callers, the store's calls without the app: range / range then txn on a per-second lease"),
-            ("raw2", $"raw etcd, {connections} callers: serializable range / plain put"),
-        })
-        {
-            var read = r[(side, "read")];
-            var write = r[(side, "write")];
-            sb.AppendLine(c, $"| {label} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
-        }
-        sb.AppendLine();
-
-        static string Cpu(double us) => double.IsNaN(us) ? "-" : us.ToString("0", CultureInfo.InvariantCulture);
-        double Ratio(string a, string b, string kind) => r[(a, kind)].PerSecond / r[(b, kind)].PerSecond;
-        var readVsRedis = Ratio("etcd", "redis", "read");
-        var writeVsRedis = Ratio("etcd", "redis", "write");
-        var failed = Sides.Sum(s => r[(s.Key, "read")].Errors + r[(s.Key, "write")].Errors);
-        pass = readVsRedis >= ReadTarget && writeVsRedis >= WriteTarget && failed == 0;
-        sb.AppendLine("CPU time per request (microseconds; all processes share the same cores, so this is what limits throughput here):");
-        sb.AppendLine();
-        sb.AppendLine("| side | read: app (or client) | read: storage server | write: app (or client) | write: storage server |");
-        sb.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var (side, label) in Sides.Concat([("raw", "raw etcd (client = the driver): range / range then txn on a per-second lease"), ("raw2", "raw etcd: serializable range / plain put")]))
-        {
-            var read = r[(side, "read")];
-            var write = r[(side, "write")];
-            sb.AppendLine(c, $"| {label} | {read.AppCpuUs:0} | {Cpu(read.ServerCpuUs)} | {write.AppCpuUs:0} | {Cpu(write.ServerCpuUs)} |");
-        }
-
-        sb.AppendLine();
-        sb.AppendLine("| ratio (requests/s) | read | write |");
-        sb.AppendLine("|---|---:|---:|");
-        sb.AppendLine(c, $"| etcd / Redis | {readVsRedis:0.00}x | {writeVsRedis:0.00}x |");
-        sb.AppendLine(c, $"| etcd / in-memory | {Ratio("etcd", "memory", "read"):0.00}x | {Ratio("etcd", "memory", "write"):0.00}x |");
-        sb.AppendLine(c, $"| etcd requests / the same etcd calls without the app | {Ratio("etcd", "raw", "read"):0.00}x | {Ratio("etcd", "raw", "write"):0.00}x |");
-        sb.AppendLine(c, $"| etcd requests / plain etcd ops (serializable range; put) | {Ratio("etcd", "raw2", "read"):0.00}x | {Ratio("etcd", "raw2", "write"):0.00}x |");
-        sb.AppendLine();
-        sb.AppendLine(c, $"- Read path >= {ReadTarget}x Redis: **{(readVsRedis >= ReadTarget ? "PASS" : "FAIL")}** ({readVsRedis:0.00}x)");
-        sb.AppendLine(c, $"- Write path >= {WriteTarget}x Redis: **{(writeVsRedis >= WriteTarget ? "PASS" : "FAIL")}** ({writeVsRedis:0.00}x)");
-        sb.AppendLine(c, $"- No failed requests: **{(failed == 0 ? "PASS" : "FAIL")}** ({failed})");
-        sb.AppendLine();
-        sb.AppendLine("![Requests per second by side and request kind](benchmarks-http.png)");
-        return sb.ToString();
     }
 }

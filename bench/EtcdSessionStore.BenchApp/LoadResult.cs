@@ -9,6 +9,12 @@ internal sealed record LoadResult(double PerSecond, double P50Ms, double P99Ms, 
     /// <summary>CPU time the storage server (etcd or redis-server) spent per request, in microseconds (NaN when none).</summary>
     public double ServerCpuUs { get; init; } = double.NaN;
 
+    /// <summary>Unary etcd calls per request, counted by etcd (not measured for the sides that do not use etcd).</summary>
+    public EtcdCallsPerRequest EtcdCalls { get; init; } = EtcdCallsPerRequest.NotMeasured;
+
+    /// <summary>The near cache's hit rate during the run, 0..1; NaN when the app has no near cache (or did no lookup).</summary>
+    public double NearCacheHitRate { get; init; } = double.NaN;
+
     /// <summary>The median of each figure over several runs (rounds).</summary>
     public static LoadResult Median(IReadOnlyCollection<LoadResult> runs) => new(
         Percentiles.Median(runs.Select(r => r.PerSecond)),
@@ -19,5 +25,7 @@ internal sealed record LoadResult(double PerSecond, double P50Ms, double P99Ms, 
     {
         AppCpuUs = Percentiles.Median(runs.Select(r => r.AppCpuUs)),
         ServerCpuUs = Percentiles.Median(runs.Select(r => r.ServerCpuUs)),
+        EtcdCalls = EtcdCallsPerRequest.Median([.. runs.Select(r => r.EtcdCalls)]),
+        NearCacheHitRate = Percentiles.Median(runs.Select(r => r.NearCacheHitRate)),
     };
 }

@@ -1,9 +1,11 @@
 // Benchmarks of the etcd session store against ASP.NET Core's own session. Commands:
-//   serve --mode etcd|redis|memory --port N [--etcd URL] [--redis HOST:PORT]   the minimal app under test
+//   serve --mode etcd|redis|memory --port N [--etcd URL] [--redis HOST:PORT] [--EtcdSession:Name value ...]   the minimal app under test
 //   http  [--duration 10] [--rounds 3] [--connections 16] [--sessions 1024] [--docs DIR]   side-by-side HTTP run
-//   scale [--sessions 100000] [--idle 180] [--samples 2000] [--docs DIR]   store latency as etcd fills up
+//   scale [--checkpoints 1000,10000,100000,1000000] [--idle 420] [--samples 2000] [--fill-concurrency 16] [--settle 10]
+//         [--EtcdSession:Name value ...] [--docs DIR]   store latency and memory as etcd fills up
 //   contention [--writers 1,4,16,64] [--duration 5] [--docs DIR]   concurrent writers on one session, lost writes
 // `http` and `scale` start their own etcd (fsync on), redis-server and app processes, and stop them at the end.
+// `--EtcdSession:Name value` sets a store option through configuration (e.g. --EtcdSession:NearCache:Enabled false).
 using Etcd.AspNetCore.Session.BenchApp;
 
 var options = BenchArguments.Parse(args.Skip(1));
