@@ -68,6 +68,42 @@ public sealed class TwoInstanceNearCacheTests
     }
 
     [Test]
+    public async Task TheRevisionInTheToken_IsNotProtected_AClientThatChangesItOnlyChangesHowFreshACopyItGets()
+    {
+        var (a, b) = await StartPairAsync();
+        await using var disposeA = a;
+        await using var disposeB = b;
+        var cookies = new CookieContainer();
+        using var browser = NearCacheApp.NewBrowser(cookies);
+        (await browser.PostAsync($"{a.Url}/set?k=n&v=1", null)).EnsureSuccessStatusCode();
+        var token = cookies.GetCookies(new Uri(a.Url))[EtcdSessionDefaults.CookieName]!.Value;
+        var protectedKey = token[..token.LastIndexOf('.')];
+        using var client = NearCacheApp.NewBrowser();
+
+        async Task<HttpStatusCode> ReadWithAsync(string value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"{b.Url}/get?k=n");
+            request.Headers.Add("Cookie", $"{EtcdSessionDefaults.CookieName}={value}");
+            using var response = await client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        var missesBefore = b.Misses;
+        var farAhead = await ReadWithAsync(protectedKey + ".999999999999");
+        var missesAfter = b.Misses;
+        var noRevision = await ReadWithAsync(protectedKey);
+        var garbled = await ReadWithAsync(protectedKey + ".x1");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(farAhead, Is.EqualTo(HttpStatusCode.OK), "a revision ahead of every copy: read from etcd");
+            Assert.That(missesAfter, Is.GreaterThan(missesBefore));
+            Assert.That(noRevision, Is.EqualTo(HttpStatusCode.OK), "a token without a revision (issued without the near cache) still opens the session");
+            Assert.That(garbled, Is.EqualTo(HttpStatusCode.NotFound), "not a revision: the whole token is unprotected, fails, and opens nothing");
+        });
+    }
+
+    [Test]
     public async Task ASessionDestroyedOnOneInstance_IsGoneOnTheOther_WithinMaxStaleness()
     {
         var (a, b) = await StartPairAsync();

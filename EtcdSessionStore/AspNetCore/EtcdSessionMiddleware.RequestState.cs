@@ -120,7 +120,7 @@ internal sealed partial class EtcdSessionMiddleware
                     || (Session.WroteThisRequest && Session.ReadsFromNearCache))
                 {
                     await _cookie.AppendAsync(_context, Session.SessionKey, Session.ReadsFromNearCache ? Session.Revision ?? 0 : 0,
-                        Session.ChosenIdleTimeout, CancellationToken.None).ConfigureAwait(false);
+                        Session.ChosenIdleTimeout, _presented, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             else if (_presented.Present)

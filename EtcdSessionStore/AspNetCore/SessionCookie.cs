@@ -52,10 +52,11 @@ internal sealed class SessionCookie
             return new PresentedToken(true, null, failure);
         }
 
+        var (protectedKey, revision) = Split(value);
         try
         {
-            var (secret, revision) = Parse(_protector.Unprotect(value));
-            return new PresentedToken(true, secret, null, revision);
+            var secret = _protector.Unprotect(protectedKey);
+            return new PresentedToken(true, string.IsNullOrEmpty(secret) ? null : secret, null, revision, protectedKey);
         }
         catch (Exception ex) when (ex is CryptographicException or FormatException)
         {
@@ -70,15 +71,20 @@ internal sealed class SessionCookie
     /// <param name="secret">The secret session key.</param>
     /// <param name="revision">The revision of the session's last write, for read-your-writes on other instances (0: none).</param>
     /// <param name="maxAge">For a session with an idle timeout of its own ("remember me"): a persistent cookie that lives that long.</param>
+    /// <param name="presented">The token the request came with: its protected key is reused when it carries <paramref name="secret"/>.</param>
     /// <param name="cancellationToken">Stops waiting for the key ring.</param>
-    public async ValueTask AppendAsync(HttpContext context, string secret, long revision, TimeSpan? maxAge, CancellationToken cancellationToken)
+    public async ValueTask AppendAsync(HttpContext context, string secret, long revision, TimeSpan? maxAge, PresentedToken presented, CancellationToken cancellationToken)
     {
         if (await EnsureKeyRingAsync(cancellationToken).ConfigureAwait(false) is { } failure)
         {
             throw failure;
         }
 
-        var token = Protect(secret, revision);
+        // Only the revision changed (a write to the session the client already holds): no new encryption needed.
+        var protectedKey = presented.ProtectedKey is { } same && string.Equals(presented.Secret, secret, StringComparison.Ordinal)
+            ? same
+            : _protector.Protect(secret);
+        var token = WithRevision(protectedKey, revision);
         if (_options.Value.SessionIdHeaderName is { } header)
         {
             context.Response.Headers[header] = token;
@@ -113,24 +119,22 @@ internal sealed class SessionCookie
     }
 
     /// <summary>The token that carries <paramref name="secret"/> and, when known, the revision of the session's last write.</summary>
+    public string Protect(string secret, long revision = 0) => WithRevision(_protector.Protect(secret), revision);
+
     /// <remarks>
-    /// Protected as <c>secret</c> or <c>secret.revision</c> (a secret is base64url, which has no '.'). Tokens issued before
-    /// revisions existed read as revision 0.
+    /// A token is <c>protected</c> or <c>protected.revision</c>: the secret key is protected; the revision is not, because
+    /// it is no secret and needs no integrity (a client that changes it only changes how fresh a copy it asks of the
+    /// near cache for itself). Data Protection's output is base64url, which has no '.'.
     /// </remarks>
-    public string Protect(string secret, long revision = 0) =>
-        _protector.Protect(revision > 0 ? string.Create(CultureInfo.InvariantCulture, $"{secret}.{revision}") : secret);
+    private static string WithRevision(string protectedKey, long revision) =>
+        revision > 0 ? string.Create(CultureInfo.InvariantCulture, $"{protectedKey}.{revision}") : protectedKey;
 
-    private static (string? Secret, long Revision) Parse(string payload)
+    private static (string ProtectedKey, long Revision) Split(string token)
     {
-        var dot = payload.LastIndexOf('.');
-        if (dot < 0)
-        {
-            return (payload.Length == 0 ? null : payload, 0);
-        }
-
-        return long.TryParse(payload.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var revision) && dot > 0
-            ? (payload[..dot], revision)
-            : (null, 0);
+        var dot = token.LastIndexOf('.');
+        return dot > 0 && long.TryParse(token.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var revision)
+            ? (token[..dot], revision)
+            : (token, 0);
     }
 
     public void Delete(HttpContext context)
@@ -165,4 +169,5 @@ internal sealed class SessionCookie
 /// <param name="Secret">The secret session key in it, when it could be unprotected.</param>
 /// <param name="KeyRingFailure">Why the token could not be checked at all (the key ring in etcd is unreadable).</param>
 /// <param name="Revision">The revision of the session's last write the client was told of (0: unknown).</param>
-internal readonly record struct PresentedToken(bool Present, string? Secret, EtcdSessionException? KeyRingFailure, long Revision = 0);
+/// <param name="ProtectedKey">The token's protected secret key, when it could be unprotected.</param>
+internal readonly record struct PresentedToken(bool Present, string? Secret, EtcdSessionException? KeyRingFailure, long Revision = 0, string? ProtectedKey = null);
