@@ -51,7 +51,7 @@ public sealed class SessionCacheTests
 
         freshness.HeartbeatSending(1);
         _time.Advance(TimeSpan.FromMilliseconds(300));
-        freshness.HeartbeatDelivered(1, revision: 4);
+        freshness.HeartbeatDelivered(1);
         var proven = cache.TryGet("s/a", 0, out _);
         _time.Advance(TimeSpan.FromMilliseconds(800)); // 1.1 s since that heartbeat was sent
         var stale = cache.TryGet("s/a", 0, out _);
@@ -95,7 +95,7 @@ public sealed class SessionCacheTests
     {
         var freshness = new CacheFreshness(_time, TimeSpan.FromSeconds(1));
         freshness.HeartbeatSending(1);
-        freshness.HeartbeatDelivered(1, revision: 1);
+        freshness.HeartbeatDelivered(1);
         return freshness;
     }
 

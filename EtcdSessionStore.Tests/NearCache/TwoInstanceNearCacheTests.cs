@@ -104,6 +104,36 @@ public sealed class TwoInstanceNearCacheTests
     }
 
     [Test]
+    public async Task ACachedSessionWhoseStoredValueIsCorrupted_IsNotServed_AndTheValueStaysInEtcd()
+    {
+        var (a, b) = await StartPairAsync();
+        await using var disposeA = a;
+        await using var disposeB = b;
+        using var browser = NearCacheApp.NewBrowser();
+        (await browser.PostAsync($"{a.Url}/set?k=cart&v=apple", null)).EnsureSuccessStatusCode();
+        Assert.That(await browser.GetStringAsync($"{b.Url}/get?k=cart"), Is.EqualTo("apple")); // cached on b
+        var storageKey = (await EtcdFixture.Client.GetRangeAsync(string.Empty)).Kvs
+            .Select(kv => kv.Key.ToStringUtf8()).First(k => k.Contains("/s/", StringComparison.Ordinal) && k.StartsWith("test/" + nameof(TwoInstanceNearCacheTests), StringComparison.Ordinal));
+        await EtcdFixture.Client.PutAsync(storageKey, "not a session envelope"); // the watch brings it to b's cache
+
+        HttpStatusCode status;
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        do
+        {
+            using var response = await browser.GetAsync($"{b.Url}/get?k=cart");
+            status = response.StatusCode;
+        }
+        while (status == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+
+        var stillStored = await EtcdFixture.Client.GetValAsync(storageKey);
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound), "a fresh, empty session instead of the unreadable one; never a 500");
+            Assert.That(stillStored, Is.EqualTo("not a session envelope"), "left in etcd for inspection");
+        });
+    }
+
+    [Test]
     public async Task ASessionDestroyedOnOneInstance_IsGoneOnTheOther_WithinMaxStaleness()
     {
         var (a, b) = await StartPairAsync();

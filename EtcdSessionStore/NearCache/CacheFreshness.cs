@@ -13,16 +13,12 @@ internal sealed class CacheFreshness
     private readonly Queue<(long Sequence, long SentAt)> _inFlight = new();
     private readonly Lock _gate = new();
     private long _provenAt;
-    private long _deliveredRevision;
 
     public CacheFreshness(TimeProvider time, TimeSpan maxStaleness)
     {
         _time = time;
         _maxStaleness = maxStaleness;
     }
-
-    /// <summary>Every write up to this revision has been delivered by the watch (and applied to cached sessions).</summary>
-    public long DeliveredRevision => Volatile.Read(ref _deliveredRevision);
 
     /// <summary>The cache may answer reads: it has seen every write acknowledged up to at most MaxStaleness ago.</summary>
     public bool IsFresh => Volatile.Read(ref _provenAt) is var proven and not 0 && _time.GetElapsedTime(proven) <= _maxStaleness;
@@ -43,10 +39,9 @@ internal sealed class CacheFreshness
         }
     }
 
-    /// <summary>The watch delivered heartbeat <paramref name="sequence"/>, at <paramref name="revision"/>.</summary>
-    public void HeartbeatDelivered(long sequence, long revision)
+    /// <summary>The watch delivered heartbeat <paramref name="sequence"/>.</summary>
+    public void HeartbeatDelivered(long sequence)
     {
-        Delivered(revision);
         lock (_gate)
         {
             while (_inFlight.TryPeek(out var next) && next.Sequence <= sequence)
@@ -57,15 +52,6 @@ internal sealed class CacheFreshness
                     Volatile.Write(ref _provenAt, next.SentAt);
                 }
             }
-        }
-    }
-
-    /// <summary>The watch delivered everything up to <paramref name="revision"/>.</summary>
-    public void Delivered(long revision)
-    {
-        if (revision > Volatile.Read(ref _deliveredRevision))
-        {
-            Volatile.Write(ref _deliveredRevision, revision); // one writer: the watch loop
         }
     }
 

@@ -73,9 +73,15 @@ internal sealed class SessionCache
     /// <summary>Starts following <paramref name="storageKey"/> before this instance reads or writes it.</summary>
     public void Track(string storageKey)
     {
-        if (!_slots.ContainsKey(storageKey) && _slots.TryAdd(storageKey, CachedSession.Placeholder(storageKey)))
+        if (_slots.ContainsKey(storageKey))
         {
-            Added(storageKey, _slots[storageKey].Size);
+            return;
+        }
+
+        var placeholder = CachedSession.Placeholder(storageKey);
+        if (_slots.TryAdd(storageKey, placeholder))
+        {
+            Added(storageKey, placeholder.Size);
         }
     }
 

@@ -113,13 +113,12 @@ internal sealed partial class SessionWatch
                 {
                     if (change.Type == Mvccpb.Event.Types.EventType.Put)
                     {
-                        _cache.Freshness.HeartbeatDelivered(FreshnessHeartbeat.SequenceOf(change.Kv.Value), change.Kv.ModRevision);
+                        _cache.Freshness.HeartbeatDelivered(FreshnessHeartbeat.SequenceOf(change.Kv.Value));
                     }
                 }
                 else
                 {
                     _cache.Apply(change);
-                    _cache.Freshness.Delivered(change.Kv.ModRevision);
                 }
 
                 _next = change.Kv.ModRevision + 1;

@@ -33,6 +33,7 @@ internal sealed partial class EtcdEndpointPool : IDisposable
     public EtcdEndpointPool(IReadOnlyList<EtcdEndpoint> endpoints, IEtcdClient watchClient, bool ownsClients, TimeSpan probeTimeout, string probeKey, ILogger logger)
     {
         _endpoints = [.. endpoints];
+        StreamEndpoints = [.. _endpoints.Where(e => e.Streams is not null)];
         WatchClient = watchClient;
         _ownsClients = ownsClients;
         _probeTimeout = probeTimeout;
@@ -51,7 +52,7 @@ internal sealed partial class EtcdEndpointPool : IDisposable
     public IEtcdClient WatchClient { get; }
 
     /// <summary>The members that offer a channel for the store's own streams (none for a client the app supplied).</summary>
-    public IReadOnlyList<EtcdEndpoint> StreamEndpoints => [.. _endpoints.Where(e => e.Streams is not null)];
+    public IReadOnlyList<EtcdEndpoint> StreamEndpoints { get; }
 
     /// <summary>
     /// The member for the next attempt: round-robin over members in good standing, never <paramref name="avoid"/>
