@@ -74,7 +74,8 @@ public sealed class NearCacheApp : IAsyncDisposable
     public System.Collections.Concurrent.ConcurrentQueue<long> BypassTimes { get; } = new();
 
     public static async Task<NearCacheApp> StartAsync(string endpoints, string prefix, IDataProtectionProvider keyRing,
-        TimeSpan? maxStaleness = null, Interceptor? watchInterceptor = null, Action<EtcdSessionOptions>? configure = null)
+        TimeSpan? maxStaleness = null, Interceptor? watchInterceptor = null, Action<EtcdSessionOptions>? configure = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
@@ -90,6 +91,7 @@ public sealed class NearCacheApp : IAsyncDisposable
             configure?.Invoke(o);
         });
         builder.Services.AddHealthChecks().AddEtcdSession();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseEtcdSession();
         app.MapGet("/get", (HttpContext c, string k) => c.Session.GetString(k) is { } v ? Results.Text(v) : Results.NotFound());

@@ -21,15 +21,18 @@ internal sealed class SessionCookie
     private readonly IDataProtector _protector;
     private readonly IOptions<EtcdSessionOptions> _options;
     private readonly EtcdXmlRepository? _keyRing;
+    private readonly UnprotectedTokens? _known;
 
     /// <param name="dataProtection">Protects the token.</param>
     /// <param name="options">The cookie and header settings.</param>
     /// <param name="keyRings">The key ring in etcd, when the app keeps it there (<c>PersistKeysToEtcd</c>).</param>
-    public SessionCookie(IDataProtectionProvider dataProtection, IOptions<EtcdSessionOptions> options, IEnumerable<EtcdXmlRepository> keyRings)
+    /// <param name="known">The tokens this instance unprotected lately (with the near cache on); <see langword="null"/>: unprotect every time.</param>
+    public SessionCookie(IDataProtectionProvider dataProtection, IOptions<EtcdSessionOptions> options, IEnumerable<EtcdXmlRepository> keyRings, UnprotectedTokens? known)
     {
         _protector = dataProtection.CreateProtector(Purpose);
         _options = options;
         _keyRing = keyRings.FirstOrDefault();
+        _known = known;
     }
 
     private CookieBuilder Builder => _options.Value.Cookie;
@@ -53,10 +56,21 @@ internal sealed class SessionCookie
         }
 
         var (protectedKey, revision) = Split(value);
+        if (_known is not null && _known.TryGet(protectedKey, out var known))
+        {
+            return new PresentedToken(true, known, null, revision, protectedKey);
+        }
+
         try
         {
             var secret = _protector.Unprotect(protectedKey);
-            return new PresentedToken(true, string.IsNullOrEmpty(secret) ? null : secret, null, revision, protectedKey);
+            if (string.IsNullOrEmpty(secret))
+            {
+                return new PresentedToken(true, null, null);
+            }
+
+            _known?.Add(protectedKey, secret);
+            return new PresentedToken(true, secret, null, revision, protectedKey);
         }
         catch (Exception ex) when (ex is CryptographicException or FormatException)
         {
@@ -83,7 +97,7 @@ internal sealed class SessionCookie
         // Only the revision changed (a write to the session the client already holds): no new encryption needed.
         var protectedKey = presented.ProtectedKey is { } same && string.Equals(presented.Secret, secret, StringComparison.Ordinal)
             ? same
-            : _protector.Protect(secret);
+            : ProtectAndRemember(secret);
         var token = WithRevision(protectedKey, revision);
         if (_options.Value.SessionIdHeaderName is { } header)
         {
@@ -119,7 +133,14 @@ internal sealed class SessionCookie
     }
 
     /// <summary>The token that carries <paramref name="secret"/> and, when known, the revision of the session's last write.</summary>
-    public string Protect(string secret, long revision = 0) => WithRevision(_protector.Protect(secret), revision);
+    public string Protect(string secret, long revision = 0) => WithRevision(ProtectAndRemember(secret), revision);
+
+    private string ProtectAndRemember(string secret)
+    {
+        var protectedKey = _protector.Protect(secret);
+        _known?.Add(protectedKey, secret);
+        return protectedKey;
+    }
 
     /// <remarks>
     /// A token is <c>protected</c> or <c>protected.revision</c>: the secret key is protected; the revision is not, because

@@ -1,4 +1,5 @@
 using Etcd.AspNetCore.Session.AspNetCore;
+using Etcd.AspNetCore.Session.DataProtection;
 using System.Diagnostics.Metrics;
 using Etcd.AspNetCore.Session.DependencyInjection;
 using Etcd.AspNetCore.Session.NearCache;
@@ -8,6 +9,8 @@ using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -92,7 +95,9 @@ public static class EtcdSessionServiceCollectionExtensions
             sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<EtcdSessionEvents>>()));
         services.AddDataProtection();
-        services.TryAddSingleton<SessionCookie>();
+        services.TryAddSingleton(sp => new SessionCookie(
+            sp.GetRequiredService<IDataProtectionProvider>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>(), sp.GetServices<EtcdXmlRepository>(),
+            sp.GetRequiredService<NearCacheInstance>().Cache is null ? null : new UnprotectedTokens(sp.GetRequiredService<TimeProvider>(), sp.GetService<IKeyManager>())));
         SessionAwareAuthenticationService.Decorate(services);
         services.RemoveAll<ISessionStore>();
         services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());

@@ -3,6 +3,7 @@ using System.Net.Security;
 using dotnet_etcd;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -67,9 +68,14 @@ internal sealed class EtcdClientProvider : IDisposable
     {
         // dotnet-etcd ignores the scheme: TLS is on only when the channel is told so.
         Action<GrpcChannelOptions> channel = tls is null
-            ? o => o.Credentials = ChannelCredentials.Insecure
+            ? o =>
+            {
+                WithoutChannelRetries(o);
+                o.Credentials = ChannelCredentials.Insecure;
+            }
             : o =>
             {
+                WithoutChannelRetries(o);
                 o.Credentials = ChannelCredentials.SecureSsl;
                 tls.Configure(SslOptionsOf(o));
             };
@@ -90,6 +96,14 @@ internal sealed class EtcdClientProvider : IDisposable
         var client = new EtcdClient(connection, options.Username, password, configureChannelOptions: channel);
         return new EtcdEndpoint(connection, client, RenewOnce(client, options.Username, password), streams, (options.Username, password), options.StreamInterceptors);
     }
+
+    /// <summary>
+    /// dotnet-etcd's channel retries <c>Unavailable</c> by itself (5 attempts, from 1 s apart), on gRPC's retrying call
+    /// path, which buffers every message. <see cref="EtcdGateway"/> already retries within <c>IOTimeout</c>, on another
+    /// member, so the channel only balances.
+    /// </summary>
+    private static void WithoutChannelRetries(GrpcChannelOptions options) =>
+        options.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
 
     /// <summary>
     /// Makes the client authenticate again on its next call. Concurrent callers that all saw the expired

@@ -68,9 +68,26 @@ internal static class ScaleBenchmark
                     refCommit.Add(rc);
                 }
 
+                // The same kind of sessions through the middleware, where the near cache answers: a client writes, then
+                // reads with the token the write gave it (the read should be a hit, whatever the count).
+                var (visitRead, refVisitRead) = (new LatencyRounds(), new LatencyRounds());
+                using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { Timeout = TimeSpan.FromSeconds(30) }; // each request sends its own cookie
+                if (before == 0)
+                {
+                    await MeasureVisitsAsync(http, scaled, run, Math.Max(200, run.Samples / 4)); // warm-up, not kept
+                    await MeasureVisitsAsync(http, reference, run, Math.Max(200, run.Samples / 4));
+                }
+
+                cacheBefore = scaled.NearCache.Snapshot();
+                for (var round = 0; round < LatencyRounds.Count; round++)
+                {
+                    visitRead.Add(await MeasureVisitsAsync(http, scaled, run, run.Samples / LatencyRounds.Count));
+                    refVisitRead.Add(await MeasureVisitsAsync(http, reference, run, run.Samples / LatencyRounds.Count));
+                }
+
                 var cache = scaled.NearCache.Snapshot();
                 var row = new ScaleCheckpoint(checkpoint, await ExpiryObserver.CountAsync(scaled.Raw, ScaleMember.SessionsPrefix), fillSeconds, scaled.Secrets.Count - before,
-                    load, commit, refLoad, refCommit,
+                    load, commit, refLoad, refCommit, visitRead, refVisitRead,
                     (await scaled.Raw.LeaseLeasesAsync(new LeaseLeasesRequest())).Leases.Count,
                     (await scaled.Raw.StatusAsync(new StatusRequest())).DbSize,
                     MachineInfo.ResidentMiB(scaled.Etcd.ProcessId),
@@ -79,8 +96,10 @@ internal static class ScaleBenchmark
                     cache.HitRateTextSince(cacheBefore), cache.SizeBytes, cache.Entries);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{row.LiveSessions:N0} live: load p99 {load.P99:0.00} ms (reference {refLoad.P99:0.00}), commit p99 {commit.P99:0.00} ms (reference {refCommit.P99:0.00}); " +
+                    $"read after write over HTTP p99 {visitRead.P99:0.00} ms (reference {refVisitRead.P99:0.00}); " +
                     $"etcd db {row.EtcdDbBytes / 1048576.0:0.0} MiB, RSS {row.EtcdRssMiB:0} MiB; app heap {row.AppHeapBytes / 1048576.0:0.0} MiB, " +
-                    $"working set {row.AppWorkingSetBytes / 1048576.0:0} MiB; near-cache hits {row.NearCacheHitRate}"));
+                    $"working set {row.AppWorkingSetBytes / 1048576.0:0} MiB; near-cache hits {row.NearCacheHitRate} " +
+                    $"(misses {cache.Misses - cacheBefore.Misses:N0}, bypasses {cache.Bypasses - cacheBefore.Bypasses:N0})"));
                 rows.Add(row);
             }
         }
@@ -96,6 +115,41 @@ internal static class ScaleBenchmark
         Console.WriteLine(markdown);
         BenchDoc.Replace(docs, "scale", markdown);
         return pass ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Visits of sessions picked at random, over HTTP through <c>UseEtcdSession</c>: <c>POST /write</c> with the session's
+    /// cookie, then <c>GET /read</c> with the token that response set, as a browser does. Times the read.
+    /// </summary>
+    private static async Task<List<double>> MeasureVisitsAsync(HttpClient http, ScaleMember member, ScaleRun run, int samples)
+    {
+        var reads = new List<double>();
+        var next = -1;
+        var (write, read) = (new Uri(member.Address, "write"), new Uri(member.Address, "read"));
+        await Task.WhenAll(Enumerable.Range(0, run.Concurrency).Select(_ => Task.Run(async () =>
+        {
+            var mine = new List<double>();
+            while (Interlocked.Increment(ref next) < samples)
+            {
+                using var writeRequest = new HttpRequestMessage(HttpMethod.Post, write);
+                writeRequest.Headers.Add("Cookie", member.CookieFor(member.Secrets.Random()));
+                using var written = await http.SendAsync(writeRequest);
+                written.EnsureSuccessStatusCode();
+                var renewed = written.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+                using var readRequest = new HttpRequestMessage(HttpMethod.Get, read);
+                readRequest.Headers.Add("Cookie", renewed);
+                var t0 = Stopwatch.GetTimestamp();
+                using var answer = await http.SendAsync(readRequest);
+                answer.EnsureSuccessStatusCode();
+                mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+
+            lock (reads)
+            {
+                reads.AddRange(mine);
+            }
+        })));
+        return reads;
     }
 
     /// <summary>Times LoadAsync, then a one-value change and CommitAsync, on sessions picked at random.</summary>

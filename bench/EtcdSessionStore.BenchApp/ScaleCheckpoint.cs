@@ -10,6 +10,8 @@ internal sealed record ScaleCheckpoint(
     LatencyRounds Commit,
     LatencyRounds ReferenceLoad,
     LatencyRounds ReferenceCommit,
+    LatencyRounds ReadAfterWrite,
+    LatencyRounds ReferenceReadAfterWrite,
     int Leases,
     long EtcdDbBytes,
     double EtcdRssMiB,
@@ -22,6 +24,8 @@ internal sealed record ScaleCheckpoint(
     public double LoadVsReference => Load.P99 / ReferenceLoad.P99;
 
     public double CommitVsReference => Commit.P99 / ReferenceCommit.P99;
+
+    public double ReadAfterWriteVsReference => ReadAfterWrite.P99 / ReferenceReadAfterWrite.P99;
 
     public double FillRate => FilledNow / Math.Max(FillSeconds, 1e-9);
 }

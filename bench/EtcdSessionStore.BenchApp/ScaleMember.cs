@@ -2,17 +2,22 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using dotnet_etcd;
 using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session.BenchApp;
 
 /// <summary>
 /// One throwaway etcd member (fsync on) with a store on it (options from configuration, as the app would bind
-/// them, in a started host so that any background service of the store runs), a raw client for the bulk fill and etcd's own figures, the numbered sessions written there, and a
-/// listener on this store's near-cache instruments only.
+/// them, in a started app so that any background service of the store runs), a raw client for the bulk fill and etcd's own figures, the numbered sessions written there, and a
+/// listener on this store's near-cache instruments only. The app also serves the benchmark app's <c>/read</c> and
+/// <c>/write</c> through <c>UseEtcdSession</c> on Kestrel (127.0.0.1, a free port), the path where the near cache answers.
 /// </summary>
 internal sealed class ScaleMember : IAsyncDisposable
 {
@@ -24,19 +29,36 @@ internal sealed class ScaleMember : IAsyncDisposable
     /// <summary>etcd's backend quota for the benchmark's members: 8 GiB instead of the default 2 GiB, so a million sessions and their history fit.</summary>
     public const long QuotaBytes = 8L * 1024 * 1024 * 1024;
 
-    private readonly IDisposable _guard;
-    private readonly IHost _host;
+    /// <summary>
+    /// The Data Protection purpose of the store's session token (docs/configuration.md): a token for a session the
+    /// bulk fill wrote is its secret protected with it, which is what the store hands out itself.
+    /// </summary>
+    private const string TokenPurpose = "Etcd.AspNetCore.Session.Cookie.v1";
 
-    private ScaleMember(EtcdMember etcd, IHost host, TimeSpan idle, int fillConcurrency)
+    private readonly IDisposable _guard;
+    private readonly WebApplication _app;
+    private readonly IDataProtector _tokens;
+    private readonly string _cookieName;
+
+    private ScaleMember(EtcdMember etcd, WebApplication app, TimeSpan idle, int fillConcurrency)
     {
         Etcd = etcd;
         _guard = ChildProcess.KillOnExit(etcd.ProcessId);
-        _host = host;
-        Store = host.Services.GetRequiredService<ISessionStore>();
-        NearCache = new NearCacheListener(host.Services.GetRequiredService<IMeterFactory>());
+        _app = app;
+        Store = app.Services.GetRequiredService<ISessionStore>();
+        NearCache = new NearCacheListener(app.Services.GetRequiredService<IMeterFactory>());
         Raw = new EtcdClient(etcd.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
         Fill = new BulkSessionFill(Raw, Prefix, idle, fillConcurrency);
+        Address = new Uri(app.Urls.Single());
+        _tokens = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector(TokenPurpose);
+        _cookieName = app.Services.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.Cookie.Name!;
     }
+
+    /// <summary>Where the app serves <c>/read</c> and <c>/write</c>.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The <c>Cookie</c> header a browser holding the session of <paramref name="secret"/> sends.</summary>
+    public string CookieFor(string secret) => $"{_cookieName}={_tokens.Protect(secret)}";
 
     public EtcdMember Etcd { get; }
 
@@ -65,21 +87,23 @@ internal sealed class ScaleMember : IAsyncDisposable
             values[key] = value;
         }
 
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.Configuration.AddInMemoryCollection(values);
-        builder.Services.AddEtcdSession(builder.Configuration.GetSection(BenchServer.SettingsSection));
+        BenchServer.TryConfigure(builder, "etcd", etcd.ClientUrl, redisEndpoint: "", values.Where(v => v.Value is not null).ToDictionary(v => v.Key, v => v.Value!));
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>(); // Ctrl+C and SIGTERM end the benchmark, not just this host
-        var host = builder.Build();
-        await host.StartAsync();
-        return new ScaleMember(etcd, host, idle, fillConcurrency);
+        var app = builder.Build();
+        BenchServer.MapEndpoints(app, "etcd");
+        await app.StartAsync();
+        return new ScaleMember(etcd, app, idle, fillConcurrency);
     }
 
     public async ValueTask DisposeAsync()
     {
         NearCache.Dispose();
         Raw.Dispose();
-        await _host.StopAsync();
-        _host.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
         _guard.Dispose();
         await Etcd.DisposeAsync();
     }
