@@ -254,14 +254,14 @@ Task("Bench")
         .Append("--sessions").Append(Argument("sessions", "1024"))));
 
 Task("BenchScale")
-    .Description("Load/commit latency as one etcd member fills (in bulk, in the store's format) to 1M sessions, against a 1k reference; memory, db size, fill time, near-cache hit rate; then expiry with no cleanup job; about 10 minutes. Fails unless p99 stays within 1.5x of the reference and the app's memory within the near cache's SizeLimit. Options: --checkpoints=1000,10000,100000,1000000 --idle=420 --samples=2000 --fill-concurrency=16 --settle=10.")
+    .Description("Load/commit latency as one etcd member fills (in bulk, in the store's format) to 1M sessions, against a 1k reference; memory, db size, fill time, near-cache hit rate; then expiry with no cleanup job; about 10 minutes. Fails unless p99 stays within 1.5x of the reference and the app's memory within the near cache's SizeLimit. Options: --checkpoints=1000,10000,100000,1000000 --idle=420 --samples=8000 --fill-concurrency=16 --settle=30.")
     .IsDependentOn("EnsureBenchTools")
     .Does(() => RunBenchApp("scale", new ProcessArgumentBuilder()
         .Append("--checkpoints").Append(Argument("checkpoints", "1000,10000,100000,1000000"))
         .Append("--idle").Append(Argument("idle", "420"))
-        .Append("--samples").Append(Argument("samples", "2000"))
+        .Append("--samples").Append(Argument("samples", "8000"))
         .Append("--fill-concurrency").Append(Argument("fill-concurrency", "16"))
-        .Append("--settle").Append(Argument("settle", "10"))));
+        .Append("--settle").Append(Argument("settle", "30"))));
 
 Task("BenchContention")
     .Description("Concurrent writers (1, 4, 16, 64) on one session through the middleware, over one etcd member (fsync on): writes/s, p99, etcd transactions per write, lost writes (must be 0); about 30 s. Options: --writers=1,4,16,64 --duration=5.")

@@ -22,8 +22,8 @@ internal static class ScaleBenchmark
             ? long.Parse(limit, CultureInfo.InvariantCulture)
             : ScaleRun.DefaultNearCacheSizeLimit;
         var run = new ScaleRun(args.Ints("checkpoints", "1000,10000,100000,1000000"), TimeSpan.FromSeconds(args.Int("idle", 420)),
-            args.Int("samples", 2000), args.Int("concurrency", 16), args.Int("fill-concurrency", 16), sizeLimit, DateTimeOffset.UtcNow,
-            TimeSpan.FromSeconds(args.Int("settle", 10)));
+            args.Int("samples", 8000), args.Int("concurrency", 16), args.Int("fill-concurrency", 16), sizeLimit, DateTimeOffset.UtcNow,
+            TimeSpan.FromSeconds(args.Int("settle", 30)));
         var docs = BenchDoc.DocsDirectory(args);
 
         await using var scaled = await ScaleMember.StartAsync(run.Idle, run.FillConcurrency, settings);
