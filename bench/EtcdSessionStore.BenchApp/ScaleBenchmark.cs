@@ -31,6 +31,7 @@ internal static class ScaleBenchmark
             $"{run.Samples:N0} loads and commits per checkpoint, in {LatencyRounds.Count} rounds interleaved with a reference member holding {run.Checkpoints[0]:N0} sessions.");
 
         var rows = new List<ScaleCheckpoint>();
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { Timeout = TimeSpan.FromSeconds(30) }; // each request sends its own cookie
         var firstWrite = DateTimeOffset.UtcNow;
         // A second, small member measured in the same rounds: drift on the machine hits both alike, so the
         // ratio says what the size of the filled member costs.
@@ -71,7 +72,6 @@ internal static class ScaleBenchmark
                 // The same kind of sessions through the middleware, where the near cache answers: a client writes, then
                 // reads with the token the write gave it (the read should be a hit, whatever the count).
                 var (visitRead, refVisitRead) = (new LatencyRounds(), new LatencyRounds());
-                using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { Timeout = TimeSpan.FromSeconds(30) }; // each request sends its own cookie
                 if (before == 0)
                 {
                     await MeasureVisitsAsync(http, scaled, run, Math.Max(200, run.Samples / 4)); // warm-up, not kept

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Session;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -76,9 +75,8 @@ internal sealed class ScaleMember : IAsyncDisposable
     public static async Task<ScaleMember> StartAsync(TimeSpan idle, int fillConcurrency, IReadOnlyDictionary<string, string> settings)
     {
         var etcd = await EtcdMember.StartSingleAsync("bench", ["--quota-backend-bytes", QuotaBytes.ToString(CultureInfo.InvariantCulture)], fsync: true);
-        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
-            [BenchServer.SettingsSection + ":Endpoints"] = etcd.ClientUrl,
             [BenchServer.SettingsSection + ":KeyPrefix"] = Prefix,
             [BenchServer.SettingsSection + ":IdleTimeout"] = idle.ToString("c", CultureInfo.InvariantCulture),
         };
@@ -89,8 +87,7 @@ internal sealed class ScaleMember : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(values);
-        BenchServer.TryConfigure(builder, "etcd", etcd.ClientUrl, redisEndpoint: "", values.Where(v => v.Value is not null).ToDictionary(v => v.Key, v => v.Value!));
+        BenchServer.TryConfigure(builder, "etcd", etcd.ClientUrl, redisEndpoint: "", values);
         builder.Services.AddSingleton<IHostLifetime, NoLifetime>(); // Ctrl+C and SIGTERM end the benchmark, not just this host
         var app = builder.Build();
         BenchServer.MapEndpoints(app, "etcd");
