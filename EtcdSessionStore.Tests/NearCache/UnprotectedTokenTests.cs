@@ -31,6 +31,25 @@ public sealed class UnprotectedTokenTests
     }
 
     [Test]
+    public async Task ATokenOneCharacterAwayFromAKnownOne_OpensNothing()
+    {
+        await using var app = await NearCacheApp.StartAsync(EtcdFixture.Endpoints, EtcdFixture.UniquePrefix(nameof(UnprotectedTokenTests)), NearCacheApp.NewKeyRing());
+        var cookies = new CookieContainer();
+        using var browser = NearCacheApp.NewBrowser(cookies);
+        (await browser.PostAsync($"{app.Url}/set?k=n&v=secret", null)).EnsureSuccessStatusCode();
+        var known = cookies.GetCookies(new Uri(app.Url)).Single();
+        Assert.That(await browser.GetStringAsync($"{app.Url}/get?k=n"), Is.EqualTo("secret")); // the token is known now
+
+        var token = known.Value;
+        var tampered = token[..5] + (token[5] == 'A' ? 'B' : 'A') + token[6..];
+        using var forged = NearCacheApp.NewBrowser();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{app.Url}/get?k=n");
+        request.Headers.Add("Cookie", $"{known.Name}={tampered}");
+        using var response = await forged.SendAsync(request);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "only the exact token is known; any other goes through Data Protection");
+    }
+
+    [Test]
     public async Task WithTheNearCacheOff_EveryRequestUnprotectsItsToken()
     {
         var keyRing = new CountingProvider(NearCacheApp.NewKeyRing());
