@@ -18,10 +18,10 @@ internal sealed record HttpSide(string Key, string Label, string? Mode, string[]
     public static readonly HttpSide StoreWithoutNearCache = new("etcd-nocache", "this store, near cache off", "etcd",
         ["--EtcdSession:NearCache:Enabled", "false", "--EtcdSession:KeyPrefix", "bench-nocache/"], EtcdDurability);
 
-    /// <summary>Redis as a cache: no RDB snapshots, no AOF (the use the stock Redis session is usually put to).</summary>
+    /// <summary>Redis as a cache: no RDB snapshots, no AOF.</summary>
     public static readonly HttpSide Redis = new("redis", "stock session over Redis, no persistence", "redis", [], "none");
 
-    /// <summary>Redis with its AOF fsynced once a second: a crash can lose the last second of writes.</summary>
+    /// <summary>Redis with its AOF fsynced once a second: a crash can lose the last second or so of writes.</summary>
     public static readonly HttpSide RedisAofEverySec = new("redis-aof-sec", "stock session over Redis, AOF everysec", "redis", [],
         "AOF, fsync once a second", "everysec");
 
