@@ -68,12 +68,17 @@ internal sealed class ChildProcess : IAsyncDisposable
         return new ChildProcess(process);
     }
 
-    /// <summary>redis-server on loopback, no persistence (the cache use the stock Redis session makes of it).</summary>
-    public static async Task<(ChildProcess Process, string Endpoint)> StartRedisAsync()
+    /// <summary>
+    /// redis-server on loopback with <paramref name="dataDirectory"/> as its data dir and no RDB snapshots: without
+    /// <paramref name="appendFsync"/>, no persistence (the cache use the stock Redis session usually makes of it);
+    /// with it, an append-only file fsynced by that policy (<c>everysec</c>, <c>always</c>).
+    /// </summary>
+    public static async Task<(ChildProcess Process, string Endpoint)> StartRedisAsync(string dataDirectory, string? appendFsync = null)
     {
         var port = FreePort();
-        var redis = Start("redis-server", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning");
+        string[] persistence = appendFsync is null ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", appendFsync];
+        var redis = Start("redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--bind", "127.0.0.1", "--dir", dataDirectory, "--save", "", .. persistence, "--loglevel", "warning"]);
         await WaitForPortAsync(port, "redis-server");
         return (redis, $"127.0.0.1:{port}");
     }

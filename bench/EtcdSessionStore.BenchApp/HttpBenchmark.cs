@@ -8,7 +8,8 @@ namespace Etcd.AspNetCore.Session.BenchApp;
 
 /// <summary>
 /// The side-by-side HTTP benchmark: the same app as this store (near cache on by default, and off), the stock
-/// session over Redis and over the in-memory cache, under the same wrk load, rounds interleaved; plus etcd's
+/// session over Redis (three redis-servers: no persistence, AOF fsynced every second, AOF fsynced on every write)
+/// and over the in-memory cache, under the same wrk load, rounds interleaved; plus etcd's
 /// raw calls in the same run. Each cell also counts, at etcd, the calls it cost per request, and reads the
 /// near cache's hit rate from the app. Prints the tables and the targets, and writes them with a chart into
 /// docs/benchmarks.md (<see cref="HttpReport"/>).
@@ -39,14 +40,19 @@ internal static class HttpBenchmark
 
         await using var etcd = await EtcdMember.StartSingleAsync("bench", fsync: true);
         using var etcdGuard = ChildProcess.KillOnExit(etcd.ProcessId);
-        var (redis, redisEndpoint) = await ChildProcess.StartRedisAsync();
-        await using var redisProcess = redis;
+        var redis = new Dictionary<HttpSide, (ChildProcess Process, string Endpoint)>();
         var apps = new Dictionary<HttpSide, (ChildProcess Process, Uri Address, string Cookies)>();
         try
         {
+            foreach (var side in HttpSide.Apps.Where(s => s.Mode == "redis"))
+            {
+                redis[side] = await ChildProcess.StartRedisAsync(work.CreateSubdirectory($"redis-{side.Key}").FullName, side.RedisAppendFsync);
+            }
+
             foreach (var side in HttpSide.Apps)
             {
-                var (process, address) = await ChildProcess.StartAppAsync(side.Mode!, ["--etcd", etcd.ClientUrl, "--redis", redisEndpoint, .. side.ServeArguments]);
+                string[] redisArguments = redis.TryGetValue(side, out var server) ? ["--redis", server.Endpoint] : [];
+                var (process, address) = await ChildProcess.StartAppAsync(side.Mode!, ["--etcd", etcd.ClientUrl, .. redisArguments, .. side.ServeArguments]);
                 var cookies = Path.Combine(work.FullName, $"cookies-{side.Key}.txt");
                 apps[side] = (process, address, cookies);
                 await SessionSeeder.SeedAsync(address, cookies, run.Sessions, run.Connections);
@@ -67,7 +73,7 @@ internal static class HttpBenchmark
                     foreach (var side in HttpSide.Apps)
                     {
                         var app = apps[side];
-                        var server = side.Mode switch { "etcd" => etcd.ProcessId, "redis" => redis.Id, _ => (int?)null };
+                        var server = side.Mode switch { "etcd" => etcd.ProcessId, "redis" => redis[side].Process.Id, _ => (int?)null };
                         var result = await MeasureAsync(side, etcd.ClientUrl, app.Address, app.Process.Id, server,
                             () => WrkRunner.RunAsync(new Uri(app.Address, path), method, app.Cookies, run.Connections, seconds));
                         Record(results, side.Key, kind, result, measured, round);
@@ -96,6 +102,11 @@ internal static class HttpBenchmark
             foreach (var app in apps.Values)
             {
                 await app.Process.DisposeAsync();
+            }
+
+            foreach (var server in redis.Values)
+            {
+                await server.Process.DisposeAsync();
             }
 
             work.Delete(recursive: true);
@@ -153,7 +164,7 @@ internal static class HttpBenchmark
         var calls = result.EtcdCalls.IsMeasured ? string.Create(CultureInfo.InvariantCulture, $"  etcd calls/request {result.EtcdCalls.Total:0.000}") : "";
         var cache = double.IsNaN(result.NearCacheHitRate) ? "" : $"  near-cache hits {NearCacheSnapshot.Format(result.NearCacheHitRate)}";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(measured ? $"round {round}" : "warm-up"),-8} {kind,-5} {side,-12} {result.PerSecond,9:N0}/s  p50 {result.P50Ms,6:0.00} ms  p99 {result.P99Ms,7:0.00} ms  errors {result.Errors}  CPU/request: app {result.AppCpuUs:0} us, server {result.ServerCpuUs:0} us{calls}{cache}"));
+            $"{(measured ? $"round {round}" : "warm-up"),-8} {kind,-5} {side,-13} {result.PerSecond,9:N0}/s  p50 {result.P50Ms,6:0.00} ms  p99 {result.P99Ms,7:0.00} ms  errors {result.Errors}  CPU/request: app {result.AppCpuUs:0} us, server {result.ServerCpuUs:0} us{calls}{cache}"));
         if (measured)
         {
             if (!results.TryGetValue((side, kind), out var list))

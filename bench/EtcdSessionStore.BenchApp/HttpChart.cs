@@ -40,7 +40,7 @@ internal static class HttpChart
         plot.ShowLegend(Edge.Bottom);
         plot.YLabel("requests / s");
         plot.Title("Session middleware throughput (higher is better)");
-        plot.SavePng(file, 900, 500);
+        plot.SavePng(file, 1100, 550);
         Console.WriteLine($"Wrote {file}.");
     }
 }

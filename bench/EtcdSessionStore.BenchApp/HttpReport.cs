@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Etcd.AspNetCore.Session.BenchApp;
 
-/// <summary>The HTTP benchmark's markdown: throughput, etcd calls per request, CPU per request, ratios, and the targets.</summary>
+/// <summary>The HTTP benchmark's markdown: throughput and each side's durability, etcd calls per request, CPU per request, ratios, and the targets.</summary>
 internal static class HttpReport
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
@@ -20,12 +20,12 @@ internal static class HttpReport
         sb.AppendLine(C, $"Measured {run.Started:yyyy-MM-dd HH:mm} UTC on: {MachineInfo.Describe(etcdVersion)}; {MachineInfo.RedisVersion()}; {WrkRunner.Version()}.");
         sb.AppendLine(C, $"{run.Connections} connections ({WrkRunner.Threads} wrk threads), {run.Sessions:N0} pre-made sessions per side, {run.Rounds} interleaved rounds of {run.Seconds} s per cell; medians over rounds.");
         sb.AppendLine();
-        sb.AppendLine("| side | read req/s | read p50 ms | read p99 ms | write req/s | write p50 ms | write p99 ms | failed requests |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| side | durability of a write | read req/s | read p50 ms | read p99 ms | write req/s | write p50 ms | write p99 ms | failed requests |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var side in HttpSide.Apps.Concat(HttpSide.RawEtcd))
         {
             var (read, write) = (r[(side.Key, "read")], r[(side.Key, "write")]);
-            sb.AppendLine(C, $"| {Label(side, run)} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
+            sb.AppendLine(C, $"| {Label(side, run)} | {side.Durability} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
         }
 
         sb.AppendLine();
@@ -34,8 +34,15 @@ internal static class HttpReport
         var targets = new HttpTargets(r);
         sb.AppendLine("| ratio (requests/s) | read | write |");
         sb.AppendLine("|---|---:|---:|");
-        sb.AppendLine(C, $"| this store / Redis | {targets.ReadVsRedis:0.00}x | {targets.WriteVsRedis:0.00}x |");
-        sb.AppendLine(C, $"| this store, near cache off / Redis | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.Redis, "read"):0.00}x | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.Redis, "write"):0.00}x |");
+        foreach (var store in new[] { HttpSide.Store, HttpSide.StoreWithoutNearCache })
+        {
+            foreach (var redis in HttpSide.RedisSides)
+            {
+                var against = redis.Label.Replace("stock session over ", "", StringComparison.Ordinal);
+                sb.AppendLine(C, $"| {store.Label.Replace(" (etcd)", "", StringComparison.Ordinal)} / {against} | {targets.Ratio(store, redis, "read"):0.00}x | {targets.Ratio(store, redis, "write"):0.00}x |");
+            }
+        }
+
         sb.AppendLine(C, $"| this store / near cache off | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store / in-memory | {targets.Ratio(HttpSide.Store, HttpSide.Memory, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.Memory, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store, near cache off / its etcd calls without the app | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.RawStoreCalls, "read"):0.00}x | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.RawStoreCalls, "write"):0.00}x |");

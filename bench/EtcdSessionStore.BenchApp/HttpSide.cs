@@ -3,28 +3,45 @@ namespace Etcd.AspNetCore.Session.BenchApp;
 /// <summary>
 /// One side of the HTTP benchmark: an instance of the app in <c>serve</c> mode (<paramref name="Mode"/> plus
 /// <paramref name="ServeArguments"/>), or etcd alone driven in process (<paramref name="Mode"/> null).
+/// <paramref name="Durability"/> says what a write survives on that side, as the report prints it. A side in
+/// <c>redis</c> mode gets a redis-server of its own; <paramref name="RedisAppendFsync"/> is that server's AOF
+/// <c>appendfsync</c> policy, or null for no persistence.
 /// </summary>
-internal sealed record HttpSide(string Key, string Label, string? Mode, string[] ServeArguments)
+internal sealed record HttpSide(string Key, string Label, string? Mode, string[] ServeArguments, string Durability, string? RedisAppendFsync = null)
 {
+    private const string EtcdDurability = "fsync on every write, raft";
+
     /// <summary>This store with default options (the near cache on, where the library has one).</summary>
-    public static readonly HttpSide Store = new("etcd", "this store (etcd)", "etcd", []);
+    public static readonly HttpSide Store = new("etcd", "this store (etcd)", "etcd", [], EtcdDurability);
 
     /// <summary>The same app with the near cache switched off through configuration, on its own key prefix.</summary>
     public static readonly HttpSide StoreWithoutNearCache = new("etcd-nocache", "this store, near cache off", "etcd",
-        ["--EtcdSession:NearCache:Enabled", "false", "--EtcdSession:KeyPrefix", "bench-nocache/"]);
+        ["--EtcdSession:NearCache:Enabled", "false", "--EtcdSession:KeyPrefix", "bench-nocache/"], EtcdDurability);
 
-    public static readonly HttpSide Redis = new("redis", "stock session over Redis", "redis", []);
+    /// <summary>Redis as a cache: no RDB snapshots, no AOF.</summary>
+    public static readonly HttpSide Redis = new("redis", "stock session over Redis, no persistence", "redis", [], "none");
 
-    public static readonly HttpSide Memory = new("memory", "stock session in memory (ceiling)", "memory", []);
+    /// <summary>Redis with its AOF fsynced once a second: a crash can lose the last second or so of writes.</summary>
+    public static readonly HttpSide RedisAofEverySec = new("redis-aof-sec", "stock session over Redis, AOF everysec", "redis", [],
+        "AOF, fsync once a second", "everysec");
+
+    /// <summary>Redis with its AOF fsynced before it answers a write: the durability this store has on one etcd member.</summary>
+    public static readonly HttpSide RedisAofAlways = new("redis-aof-all", "stock session over Redis, AOF always", "redis", [],
+        "AOF, fsync on every write", "always");
+
+    public static readonly HttpSide Memory = new("memory", "stock session in memory (ceiling)", "memory", [], "none (app process memory)");
 
     /// <summary>etcd alone: the calls the store makes per request with the near cache off (one Range; a Range, then a guarded txn on a per-second lease).</summary>
-    public static readonly HttpSide RawStoreCalls = new("raw", "raw etcd, the near-cache-off store's calls without the app: range / range then txn on a per-second lease", null, []);
+    public static readonly HttpSide RawStoreCalls = new("raw", "raw etcd, the near-cache-off store's calls without the app: range / range then txn on a per-second lease", null, [], EtcdDurability);
 
     /// <summary>etcd alone: its plain serializable Range and plain Put.</summary>
-    public static readonly HttpSide RawPlain = new("raw2", "raw etcd: serializable range / plain put", null, []);
+    public static readonly HttpSide RawPlain = new("raw2", "raw etcd: serializable range / plain put", null, [], EtcdDurability);
 
     /// <summary>The app instances, in the order each round runs them.</summary>
-    public static readonly HttpSide[] Apps = [Store, StoreWithoutNearCache, Redis, Memory];
+    public static readonly HttpSide[] Apps = [Store, StoreWithoutNearCache, Redis, RedisAofEverySec, RedisAofAlways, Memory];
+
+    /// <summary>The stock session over Redis, from no persistence to an fsync on every write.</summary>
+    public static readonly HttpSide[] RedisSides = [Redis, RedisAofEverySec, RedisAofAlways];
 
     public static readonly HttpSide[] RawEtcd = [RawStoreCalls, RawPlain];
 

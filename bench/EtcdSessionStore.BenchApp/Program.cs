@@ -4,7 +4,8 @@
 //   scale [--checkpoints 1000,10000,100000,1000000] [--idle 420] [--samples 2000] [--fill-concurrency 16] [--settle 10]
 //         [--EtcdSession:Name value ...] [--docs DIR]   store latency and memory as etcd fills up
 //   contention [--writers 1,4,16,64] [--duration 5] [--docs DIR]   concurrent writers on one session, lost writes
-// `http` and `scale` start their own etcd (fsync on), redis-server and app processes, and stop them at the end.
+// `http` and `scale` start their own etcd (fsync on) and app processes (`http` also a redis-server per Redis side:
+// no persistence, AOF everysec, AOF always), and stop them at the end.
 // `--EtcdSession:Name value` sets a store option through configuration (e.g. --EtcdSession:NearCache:Enabled false).
 using Etcd.AspNetCore.Session.BenchApp;
 
