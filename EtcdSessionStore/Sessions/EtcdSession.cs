@@ -157,10 +157,14 @@ internal sealed partial class EtcdSession : ISession
     public void Remove(string key)
     {
         ThrowIfNotWritable();
-        if (_items.ContainsKey(key) && OwnItems().Remove(key))
+        if (_items.ContainsKey(key))
         {
-            _changes.Remove(key);
+            OwnItems().Remove(key);
         }
+
+        // A write even when the view lacks the key: the view may be older than what is stored (a cached copy, another
+        // request's commit since the load), and the commit applies the removal over the stored version.
+        _changes.Remove(key);
     }
 
     /// <inheritdoc />
