@@ -26,7 +26,8 @@ namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 /// made to fail). Routes: GET /get?key=, POST /set?key=&amp;value= (no body), POST /set-text (sets, then returns a
 /// string), POST /set-streaming (sets, then writes and flushes the body), POST /stream-then-set (writes and flushes
 /// the body, then sets), POST /set-flush-set?key=&amp;value=&amp;then=&amp;thenValue= (sets, writes and flushes the
-/// body, then sets again), POST /set-then-throw, POST /regenerate, POST /destroy, POST /signin, POST /signout.
+/// body, then sets again), POST /set-commit-signin?key=&amp;value=&amp;user= (sets, commits, then signs in), POST
+/// /set-then-throw, POST /regenerate, POST /destroy, POST /signin, POST /signout.
 /// </summary>
 public sealed class SessionTestServer : IAsyncDisposable
 {
@@ -54,7 +55,7 @@ public sealed class SessionTestServer : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    /// <summary>Runs inside the /set and /set-flush-set endpoints after the session was loaded and before it is written.</summary>
+    /// <summary>Runs inside the /set, /set-flush-set and /set-commit-signin endpoints after the session was loaded and before it is written.</summary>
     public Func<Task>? DuringSet
     {
         get => _hooks.DuringSet;
@@ -201,6 +202,16 @@ public sealed class SessionTestServer : IAsyncDisposable
                 await context.Response.Body.FlushAsync();
                 session.SetString(query["then"]!, query["thenValue"]!);
                 break;
+            case "/set-commit-signin":
+                if (hooks.DuringSet is { } beforeCommit)
+                {
+                    await beforeCommit();
+                }
+
+                session.SetString(query["key"]!, query["value"]!);
+                await session.CommitAsync();
+                await SignInAsync(context);
+                break;
             case "/stream-then-try-set":
                 await context.Response.WriteAsync("streamed");
                 await context.Response.Body.FlushAsync();
@@ -242,8 +253,7 @@ public sealed class SessionTestServer : IAsyncDisposable
                 await session.DestroyAsync();
                 break;
             case "/signin":
-                var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, query["user"].ToString() ?? "someone")], CookieAuthenticationDefaults.AuthenticationScheme);
-                await context.SignInAsync(new ClaimsPrincipal(identity));
+                await SignInAsync(context);
                 break;
             case "/signout":
                 await context.SignOutAsync();
@@ -252,6 +262,12 @@ public sealed class SessionTestServer : IAsyncDisposable
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 break;
         }
+    }
+
+    private static Task SignInAsync(HttpContext context)
+    {
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, context.Request.Query["user"].ToString() ?? "someone")], CookieAuthenticationDefaults.AuthenticationScheme);
+        return context.SignInAsync(new ClaimsPrincipal(identity));
     }
 }
 

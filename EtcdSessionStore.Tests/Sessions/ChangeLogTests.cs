@@ -87,6 +87,32 @@ public sealed class ChangeLogTests
     }
 
     [Test]
+    public async Task SignIn_AfterAnExplicitMergedCommit_KeepsTheOtherRequestsWrite_OnKestrel()
+    {
+        await using var server = await SessionTestServer.StartAsync(kestrel: true);
+        var browser = server.NewBrowser();
+        (await browser.PostAsync("/set?key=cart&value=apple")).Dispose();
+        var other = server.NewBrowser();
+        other.SetSessionCookie(browser.SessionCookie!);
+        server.DuringSet = async () =>
+        {
+            server.DuringSet = null;
+            using var r1 = await other.PostAsync("/set?key=x&value=1");
+            r1.EnsureSuccessStatusCode();
+        };
+
+        using var r2 = await browser.PostAsync("/set-commit-signin?key=y&value=2&user=alice");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(r2.IsSuccessStatusCode, Is.True);
+            Assert.That(await browser.GetStringAsync("/get?key=x"), Is.EqualTo("1"), "R1 was acknowledged, so the rotated session holds it");
+            Assert.That(await browser.GetStringAsync("/get?key=y"), Is.EqualTo("2"));
+            Assert.That(await browser.GetStringAsync("/get?key=cart"), Is.EqualTo("apple"));
+        });
+    }
+
+    [Test]
     public async Task Remove_OfAKeyTheRequestsViewDoesNotHold_IsRecorded_AndRemovesWhatAnotherRequestStoredMeanwhile()
     {
         using var store = TestStore.Create();
