@@ -25,7 +25,9 @@ namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 /// free port), talking to the shared etcd under its own prefix through a client whose calls are counted (and can be
 /// made to fail). Routes: GET /get?key=, POST /set?key=&amp;value= (no body), POST /set-text (sets, then returns a
 /// string), POST /set-streaming (sets, then writes and flushes the body), POST /stream-then-set (writes and flushes
-/// the body, then sets), POST /set-then-throw, POST /regenerate, POST /destroy, POST /signin, POST /signout.
+/// the body, then sets), POST /set-flush-set?key=&amp;value=&amp;then=&amp;thenValue= (sets, writes and flushes the
+/// body, then sets again), POST /set-commit-signin?key=&amp;value=&amp;user= (sets, commits, then signs in), POST
+/// /set-then-throw, POST /regenerate, POST /destroy, POST /signin, POST /signout.
 /// </summary>
 public sealed class SessionTestServer : IAsyncDisposable
 {
@@ -53,11 +55,18 @@ public sealed class SessionTestServer : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    /// <summary>Runs inside the /set endpoint after the session was loaded and before it is written.</summary>
+    /// <summary>Runs inside the /set, /set-flush-set and /set-commit-signin endpoints after the session was loaded and before it is written.</summary>
     public Func<Task>? DuringSet
     {
         get => _hooks.DuringSet;
         set => _hooks.DuringSet = value;
+    }
+
+    /// <summary>Runs inside the /regenerate endpoint after the session was loaded and before its key is rotated.</summary>
+    public Func<Task>? BeforeRegenerate
+    {
+        get => _hooks.BeforeRegenerate;
+        set => _hooks.BeforeRegenerate = value;
     }
 
     public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null, TimeProvider? time = null,
@@ -182,6 +191,27 @@ public sealed class SessionTestServer : IAsyncDisposable
                 await context.Response.Body.FlushAsync();
                 session.SetString(query["key"]!, query["value"]!);
                 break;
+            case "/set-flush-set":
+                if (hooks.DuringSet is { } beforeFirst)
+                {
+                    await beforeFirst();
+                }
+
+                session.SetString(query["key"]!, query["value"]!);
+                await context.Response.WriteAsync("streamed");
+                await context.Response.Body.FlushAsync();
+                session.SetString(query["then"]!, query["thenValue"]!);
+                break;
+            case "/set-commit-signin":
+                if (hooks.DuringSet is { } beforeCommit)
+                {
+                    await beforeCommit();
+                }
+
+                session.SetString(query["key"]!, query["value"]!);
+                await session.CommitAsync();
+                await SignInAsync(context);
+                break;
             case "/stream-then-try-set":
                 await context.Response.WriteAsync("streamed");
                 await context.Response.Body.FlushAsync();
@@ -212,14 +242,18 @@ public sealed class SessionTestServer : IAsyncDisposable
 
                 break;
             case "/regenerate":
+                if (hooks.BeforeRegenerate is { } beforeRegenerate)
+                {
+                    await beforeRegenerate();
+                }
+
                 await session.RegenerateIdAsync();
                 break;
             case "/destroy":
                 await session.DestroyAsync();
                 break;
             case "/signin":
-                var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, query["user"].ToString() ?? "someone")], CookieAuthenticationDefaults.AuthenticationScheme);
-                await context.SignInAsync(new ClaimsPrincipal(identity));
+                await SignInAsync(context);
                 break;
             case "/signout":
                 await context.SignOutAsync();
@@ -229,11 +263,19 @@ public sealed class SessionTestServer : IAsyncDisposable
                 break;
         }
     }
+
+    private static Task SignInAsync(HttpContext context)
+    {
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, context.Request.Query["user"].ToString() ?? "someone")], CookieAuthenticationDefaults.AuthenticationScheme);
+        return context.SignInAsync(new ClaimsPrincipal(identity));
+    }
 }
 
 internal sealed class Hooks
 {
     public Func<Task>? DuringSet { get; set; }
+
+    public Func<Task>? BeforeRegenerate { get; set; }
 }
 
 /// <summary>An HTTP client that keeps cookies across requests, as a browser does.</summary>

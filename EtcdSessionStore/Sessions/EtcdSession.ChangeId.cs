@@ -35,6 +35,17 @@ internal sealed partial class EtcdSession
                 break;
             }
 
+            if (rotation is { Gone: true, Moved: true })
+            {
+                // Another request of this browser rotated first, and its answer carries the new key. This request did not
+                // rotate, and the session did not end: it must neither hand out a key of its own nor delete the cookie.
+                Moved = true;
+                StartOver(newKey: false);
+                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
+                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                    "The session key this request presented was rotated away by another request of the same browser (a sign-in or change-id) while this one rotated it too; the other rotation is in force.");
+            }
+
             if (rotation.Gone)
             {
                 Log.VanishedBeforeCommit(_backend.SessionLogger, _id);

@@ -37,8 +37,11 @@ internal sealed partial class EtcdSession
 
         var pending = new PendingCommit(_stored, _changes.Copy(), NewHeader(), _idleTimeout, _items,
             _idleTimeoutChosen ? _chosenIdleTimeout : null, KeepExpiry);
+        _itemsShared = true; // the writer may encode them, and hand them to the near cache
         _stored = await _backend.Storage.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
-        _itemsShared = true; // the commit may have handed them to the near cache
+        // The view is now what was stored, which may hold other requests' changes merged in: a later commit, refresh or
+        // rotation builds on it, never on this request's older view.
+        _items = pending.StoredItems ?? _backend.Codec.DecodeItems(_stored);
         WroteThisRequest = true;
         _id = _stored.Header.Id;
         _changes.Reset();

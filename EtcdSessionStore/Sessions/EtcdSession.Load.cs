@@ -40,7 +40,8 @@ internal sealed partial class EtcdSession
 
     /// <summary>
     /// The presented key was rotated away a moment ago (a sign-in in the same browser answered while this request was
-    /// on its way): the request reads an empty session, cannot store changes, and leaves the cookie alone.
+    /// on its way, or won against this request's own rotation): the request reads an empty session, cannot store
+    /// changes, and leaves the cookie alone.
     /// </summary>
     internal bool Moved { get; private set; }
 

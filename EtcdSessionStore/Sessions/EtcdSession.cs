@@ -129,11 +129,9 @@ internal sealed partial class EtcdSession : ISession
             return false;
         }
 
-        if (_itemsShared)
-        {
-            value = value.AsSpan().ToArray(); // the near cache's copy serves other requests too: the caller gets its own
-        }
-
+        // Always the caller's own copy: the array may be the near cache's (loaded from it), or become it (a commit or
+        // a refresh hands this request's items to the cache), and the cache's copy serves other requests.
+        value = value.AsSpan().ToArray();
         return true;
     }
 
@@ -157,10 +155,14 @@ internal sealed partial class EtcdSession : ISession
     public void Remove(string key)
     {
         ThrowIfNotWritable();
-        if (_items.ContainsKey(key) && OwnItems().Remove(key))
+        if (_items.ContainsKey(key))
         {
-            _changes.Remove(key);
+            OwnItems().Remove(key);
         }
+
+        // A write even when the view lacks the key: the view may be older than what is stored (a cached copy, another
+        // request's commit since the load), and the commit applies the removal over the stored version.
+        _changes.Remove(key);
     }
 
     /// <inheritdoc />
@@ -174,7 +176,8 @@ internal sealed partial class EtcdSession : ISession
 
     /// <summary>
     /// The items as a dictionary this request may change: the loaded one, or a copy of it when it is shared (the near
-    /// cache's, or what a commit handed to it).
+    /// cache's, or what a commit handed to it). The values stay shared: they are never changed in place, and
+    /// <see cref="TryGetValue"/> hands out copies.
     /// </summary>
     private Dictionary<string, byte[]> OwnItems()
     {

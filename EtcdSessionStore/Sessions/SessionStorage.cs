@@ -109,9 +109,14 @@ internal sealed class SessionStorage
             return new Rotation(_backend.Codec.Decode(rotated).Stored, null, Gone: false);
         }
 
-        return SessionTransactions.ReadBack(response) is { } current
-            ? new Rotation(null, current, Gone: false)
-            : new Rotation(null, null, Gone: true);
+        if (SessionTransactions.ReadBack(response) is { } current)
+        {
+            return new Rotation(null, current, Gone: false);
+        }
+
+        // Gone. Another rotation of the same browser's session (its marker is there) is not an end of the session.
+        var moved = await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(KeyPrefix, oldKey), cancellationToken).ConfigureAwait(false) is not null;
+        return new Rotation(null, null, Gone: true, Moved: moved);
     }
 
     /// <summary>
@@ -167,6 +172,7 @@ internal sealed class SessionStorage
     /// <summary>What one attempt of change-id found.</summary>
     /// <param name="Stored">The session at its new key, when the rotation is done.</param>
     /// <param name="Current">The session as another request changed it meanwhile: merge and try again.</param>
-    /// <param name="Gone">The session no longer exists (destroyed or expired).</param>
-    internal readonly record struct Rotation(StoredSession? Stored, KeyValue? Current, bool Gone);
+    /// <param name="Gone">The session no longer exists under the old key.</param>
+    /// <param name="Moved">Gone because another rotation moved it to a key only that rotation knows; otherwise destroyed or expired.</param>
+    internal readonly record struct Rotation(StoredSession? Stored, KeyValue? Current, bool Gone, bool Moved = false);
 }

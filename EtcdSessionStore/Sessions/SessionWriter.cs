@@ -29,7 +29,9 @@ internal sealed class SessionWriter
         var commitId = SessionKeys.NewCommitId();
         var newest = batch[^1];
         var current = Freshest(batch, lastWritten);
-        // In the common case (one request, nothing newer known) its own view is the merged result: no decode needed.
+        // In the common case (one request, nothing newer known than the version it loaded or last committed) its own view
+        // is the merged result: a session's view is always its stored version's items plus its changes (after a commit it
+        // adopts StoredItems), so no decode is needed.
         IReadOnlyDictionary<string, byte[]> items = batch.Count == 1 && ReferenceEquals(current, newest.Loaded) ? newest.Items : Merge(Decode(current), batch);
         var guard = current?.ModRevision ?? 0;
         for (var attempt = 1; ; attempt++)
@@ -73,6 +75,7 @@ internal sealed class SessionWriter
                 _backend.Metrics?.Committed(created: current is null);
                 var written = new StoredSession(header, value, response.Revision, lease);
                 _backend.NearCache?.OfferWritten(storageKey, written, items);
+                HandBack(batch, items);
                 return written;
             }
 
@@ -90,6 +93,7 @@ internal sealed class SessionWriter
             {
                 // An earlier attempt was applied and its reply was lost; what is there now may already hold later
                 // writes that saw ours, so nothing is applied again.
+                HandBack(batch, freshItems);
                 return fresh;
             }
 
@@ -147,6 +151,15 @@ internal sealed class SessionWriter
         }
 
         return freshest;
+    }
+
+    /// <summary>Gives every request of the batch the items of the version it completes with: its view from now on.</summary>
+    private static void HandBack(IReadOnlyList<PendingCommit> batch, IReadOnlyDictionary<string, byte[]> items)
+    {
+        foreach (var commit in batch)
+        {
+            commit.StoredItems = items;
+        }
     }
 
     private Dictionary<string, byte[]> Decode(StoredSession? stored) =>
