@@ -45,7 +45,7 @@ internal sealed class SessionWriter
             // WithoutSessionRefresh(), or a lease still close enough to the ideal expiry: the key stays on its lease,
             // which costs etcd less than moving it to another one.
             var keepLease = current is not null && guard == current.ModRevision &&
-                (batch.All(c => c.KeepExpiry) || !SessionDeadline.IsRefreshDue(current.LeaseId, next, _backend.Options.EffectiveRefreshInterval));
+                (batch.All(c => c.KeepExpiry) || !SessionDeadline.IsRefreshDue(current.LeaseId, next, _backend.Time.GetUtcNow(), _backend.Options.EffectiveRefreshInterval));
             var lease = keepLease ? current!.LeaseId : await _backend.Leases.AcquireAsync(next, CancellationToken.None).ConfigureAwait(false);
             var txn = guard == 0
                 ? SessionTransactions.Create(storageKey, value, lease)
