@@ -23,7 +23,7 @@ public sealed class ExpiryTests
     }
 
     [Test]
-    public async Task Write_AttachesTheKeyToTheLeaseOfItsExpirySecond()
+    public async Task Write_AttachesTheKeyToTheLeaseOfItsExpiryBucket()
     {
         using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromMinutes(10));
         var before = DateTimeOffset.UtcNow;
@@ -36,8 +36,9 @@ public sealed class ExpiryTests
         Assert.Multiple(() =>
         {
             Assert.That(expiry, Is.Not.Null);
-            Assert.That(expiry!.Value, Is.EqualTo(before.AddMinutes(10)).Within(TimeSpan.FromSeconds(3)));
-            Assert.That(ttl.TTL, Is.InRange(590, 602));
+            // Ten minutes away, the lease's bucket is 8 s wide: it ends up to 8 s after the deadline, never before.
+            Assert.That(expiry!.Value, Is.InRange(before.AddMinutes(10), before.AddMinutes(10).AddSeconds(8 + 3)));
+            Assert.That(ttl.TTL, Is.InRange(590, 610));
         });
     }
 
@@ -147,6 +148,42 @@ public sealed class ExpiryTests
         var key = store.StorageKeyOf(session.SessionKey);
 
         await WaitUntilAsync(async () => (await EtcdFixture.Client.GetAsync(key)).Count == 0, TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task SetIdleTimeout_ToAShorterValue_OnAStoredSession_MovesItToAnEarlierLease_SoEtcdRemovesItInTime()
+    {
+        using var store = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromDays(30));
+        var seed = await store.SeedAsync(("a", "1"));
+        var key = store.StorageKeyOf(seed.SessionKey);
+        var session = await store.OpenAsync(seed.SessionKey);
+        session.SetIdleTimeout(TimeSpan.FromSeconds(3));
+        session.SetString("b", "2");
+        await session.CommitAsync();
+
+        await AssertOnAnEarlierLease_ThatEtcdRemovesAsync(key);
+    }
+
+    [Test]
+    public async Task LoweringIdleTimeoutAppWide_MovesAStoredSessionToAnEarlierLease_OnItsNextReadOnlyRequest()
+    {
+        using var before = TestStore.Create(o => o.IdleTimeout = TimeSpan.FromDays(30));
+        var seed = await before.SeedAsync(("a", "1"));
+        var key = before.StorageKeyOf(seed.SessionKey);
+        using var after = TestStore.Create(o => { o.IdleTimeout = TimeSpan.FromSeconds(3); o.KeyPrefix = before.Prefix; });
+        var visit = await after.OpenAsync(seed.SessionKey);
+        Assert.That(visit.GetString("a"), Is.EqualTo("1"));
+        await visit.CommitAsync();
+
+        await AssertOnAnEarlierLease_ThatEtcdRemovesAsync(key);
+    }
+
+    /// <summary>The key left its 30-day lease for one of the shorter timeout, and etcd removes it within seconds.</summary>
+    private static async Task AssertOnAnEarlierLease_ThatEtcdRemovesAsync(string key)
+    {
+        var lease = (await EtcdFixture.Client.GetAsync(key)).Kvs[0].Lease;
+        Assert.That(ExpiryLease.ExpiryOf(lease), Is.LessThan(DateTimeOffset.UtcNow.AddMinutes(1)), "the 30-day lease was kept");
+        await WaitUntilAsync(async () => (await EtcdFixture.Client.GetAsync(key)).Count == 0, TimeSpan.FromSeconds(20));
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)

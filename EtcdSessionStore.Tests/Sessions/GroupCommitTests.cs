@@ -17,9 +17,9 @@ public sealed class GroupCommitTests
         var (group, calls, hold) = Create();
         var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
         hold.HoldNext(); // the first write stays in flight until released
-        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0));
+        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
         await hold.Held;
-        var queued = Enumerable.Range(0, 16).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + i, ByteString.CopyFromUtf8("v"), 0))).ToArray();
+        var queued = Enumerable.Range(0, 16).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
         hold.Release();
 
         var outcomes = await Task.WhenAll(queued.Append(first));
@@ -41,10 +41,10 @@ public sealed class GroupCommitTests
         var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
         var existing = await EtcdFixture.Client.PutAsync(new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(prefix + "taken"), Value = ByteString.CopyFromUtf8("theirs") });
         hold.HoldNext();
-        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0));
+        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
         await hold.Held;
-        var fine = Enumerable.Range(0, 4).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + "ok" + i, ByteString.CopyFromUtf8("v"), 0))).ToArray();
-        var clash = group.WriteAsync(SessionTransactions.Create(prefix + "taken", ByteString.CopyFromUtf8("mine"), 0)); // create-if-absent: fails
+        var fine = Enumerable.Range(0, 4).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + "ok" + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
+        var clash = group.WriteAsync(SessionTransactions.Create(prefix + "taken", ByteString.CopyFromUtf8("mine"), 0), Deadline()); // create-if-absent: fails
         hold.Release();
 
         await first;
@@ -59,6 +59,73 @@ public sealed class GroupCommitTests
             Assert.That(failed.ReadBack?.ModRevision, Is.EqualTo(existing.Header.Revision));
             Assert.That(calls.Txns, Is.EqualTo(3), "first; the batch of five that failed on one guard; the four again");
         });
+    }
+
+    [Test]
+    public async Task TwoWritesThatTouchOneKey_NeverShareATransaction_SoTheUnrelatedWritesOfTheBatchAreStored()
+    {
+        var (group, calls, hold) = Create();
+        var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
+        hold.HoldNext();
+        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
+        await hold.Held;
+        // A rotated, signed-in session's old-key and new-key writes both put the user's index entry.
+        var oldKey = WithIndex(SessionTransactions.Create(prefix + "old", ByteString.CopyFromUtf8("o"), 0), prefix + "user/index");
+        var newKey = WithIndex(SessionTransactions.Create(prefix + "new", ByteString.CopyFromUtf8("n"), 0), prefix + "user/index");
+        var overlapping = new[] { group.WriteAsync(oldKey, Deadline()), group.WriteAsync(newKey, Deadline()) };
+        var unrelated = Enumerable.Range(0, 8).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + "other" + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
+        hold.Release();
+
+        await first;
+        var outcomes = await Task.WhenAll(unrelated);
+        var both = await Task.WhenAll(overlapping);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcomes.All(o => o.Succeeded), Is.True, "no write fails for another's overlap");
+            Assert.That(both.All(o => o.Succeeded), Is.True, "the second of the two went in the next transaction");
+            Assert.That(both[0].Revision, Is.Not.EqualTo(both[1].Revision));
+        });
+    }
+
+    [Test]
+    public async Task ACombinedTransactionThatFails_ReadsBackLargeSessions_WithinTheClientsReceiveLimit()
+    {
+        var (group, _, hold) = Create();
+        var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
+        const int Sessions = 48;
+        var large = ByteString.CopyFrom(new byte[100 * 1024]); // 48 x 100 KiB read back: more than gRPC's 4 MiB
+        var stored = new List<long>();
+        for (var i = 0; i < Sessions; i++)
+        {
+            stored.Add((await EtcdFixture.Client.PutAsync(new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(prefix + i), Value = large })).Header.Revision);
+        }
+
+        hold.HoldNext();
+        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
+        await hold.Held;
+        // Small writes guarded on a revision each session has moved past: every guard fails and every key is read back.
+        var stale = Enumerable.Range(0, Sessions)
+            .Select(i => group.WriteAsync(SessionTransactions.Update(prefix + i, stored[i] - 1, ByteString.CopyFromUtf8("small"), 0), Deadline())).ToArray();
+        hold.Release();
+
+        await first;
+        var outcomes = await Task.WhenAll(stale);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcomes.All(o => !o.Succeeded), Is.True);
+            Assert.That(outcomes.Select(o => o.ReadBack?.Value.Length), Is.All.EqualTo(large.Length), "each writer gets its session's current value to merge");
+            Assert.That(outcomes.Select((o, i) => o.ReadBack?.ModRevision == stored[i]), Is.All.True);
+        });
+    }
+
+    private static RetryBudget Deadline() => RetryBudget.Start(TimeSpan.FromSeconds(30));
+
+    private static Etcdserverpb.TxnRequest WithIndex(Etcdserverpb.TxnRequest txn, string indexKey)
+    {
+        txn.Success.Add(new Etcdserverpb.RequestOp { RequestPut = new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(indexKey), Value = ByteString.CopyFromUtf8("entry") } });
+        return txn;
     }
 
     private static (GroupCommit Group, HoldingInterceptor Calls, HoldingInterceptor Hold) Create()

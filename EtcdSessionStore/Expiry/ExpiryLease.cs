@@ -1,10 +1,11 @@
 namespace Etcd.AspNetCore.Session.Expiry;
 
 /// <summary>
-/// The naming scheme of expiry leases: etcd leases shared by the sessions that expire in the same second,
-/// with an id that encodes that second (and a slot, so that one lease holds at most a few hundred keys). Any
-/// app instance derives the same ids, and a reader learns a session's idle deadline from the lease id a Range
-/// returns: no extra call and no rewrite of the value. etcd resets lease TTLs on a leader change, so the
+/// The naming scheme of expiry leases: etcd leases shared by the sessions that expire in the same bucket (a second for
+/// near expiries, wider for far ones, see <see cref="ExpiryLeasePool.BucketEnd"/>), with an id that encodes the second
+/// the lease ends (and a slot, so that one lease holds at most a few hundred keys). Any
+/// app instance derives the same ids, and a reader learns a session's idle deadline (rounded up to its bucket) from the
+/// lease id a Range returns: no extra call and no rewrite of the value. etcd resets lease TTLs on a leader change, so the
 /// deadline read from the id is also enforced on read. See docs/design.md for the measurement behind this.
 /// </summary>
 internal static class ExpiryLease
@@ -33,8 +34,9 @@ internal static class ExpiryLease
     /// <summary>The whole second (Unix time) a deadline rounds up to.</summary>
     public static long SecondOf(DateTimeOffset expiresAt)
     {
-        var ms = expiresAt.ToUnixTimeMilliseconds();
-        return (ms + 999) / 1000;
+        // From ticks: a deadline a fraction of a millisecond past a second rounds up too.
+        var ticks = expiresAt.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+        return (ticks + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond;
     }
 
     /// <summary>The expiry encoded in <paramref name="leaseId"/>, or <see langword="null"/> for a lease that is not ours.</summary>

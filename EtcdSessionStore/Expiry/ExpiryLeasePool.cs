@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 using Etcd.AspNetCore.Session.Storage;
@@ -7,36 +8,79 @@ namespace Etcd.AspNetCore.Session.Expiry;
 
 /// <summary>
 /// Grants expiry leases (<see cref="ExpiryLease"/>) on first use and remembers which ones this process has
-/// granted, so that a busy instance grants a lease per expiry second, not one per session. Each lease takes
-/// <see cref="KeysPerLease"/> of this instance's writes for its second, then the next ones go to the next slot; past
-/// the last of the <see cref="ExpiryLease.MaxSlot"/> + 1 slots (above about 16,000 writes a second by one instance)
-/// the last slot takes them all. On etcd 3.4.23 a put that attaches a key to a lease copies the lease's key list, so a
-/// lease must stay small.
+/// granted, so that a busy instance grants a lease per expiry bucket, not one per session. A bucket is one second
+/// for expiries up to about two minutes away and grows with the distance (<see cref="BucketEnd"/>): 1/64 of it at
+/// most, rounded down to a power of two, so that sessions of a 14-day lifetime share a few dozen buckets and the
+/// leases alive at once stay in the low thousands whatever the mix of lifetimes. A lease may outlive its
+/// deadline by its bucket's width; it never ends before it.
+/// Each lease takes <see cref="KeysPerLease"/> of this instance's writes for its bucket, then the next ones go to the
+/// next slot, round robin over the <see cref="ExpiryLease.MaxSlot"/> + 1 slots. On etcd 3.4.23 a put that attaches a
+/// key to a lease copies the lease's key list, so a lease must stay small.
 /// </summary>
 internal sealed class ExpiryLeasePool
 {
     /// <summary>Writes of one instance that share one lease (measured in bench/EtcdSessionStore.LeaseStrategy).</summary>
     public const int KeysPerLease = 256;
 
-    private const int PruneThreshold = 4096;
+    /// <summary>Buckets per doubling of the distance to the expiry: a lease outlives its deadline by at most 1/64 of it.</summary>
+    public const int BucketsPerDoubling = 64;
 
     private readonly EtcdGateway _gateway;
     private readonly TimeProvider _time;
+    private readonly int _bucketsPerDoubling;
     private readonly ConcurrentDictionary<long, Task> _grants = new();
-    private readonly ConcurrentDictionary<long, StrongBox<int>> _writesPerSecond = new();
+    private readonly ConcurrentDictionary<long, StrongBox<int>> _writesPerBucket = new();
+
+    // The buckets this pool tracks, earliest first: each is forgotten once past, in O(log n) once, so that an
+    // acquire never walks the whole pool.
+    private readonly PriorityQueue<long, long> _buckets = new();
+    private readonly Lock _bucketsGate = new();
+    private long _earliestBucket = long.MaxValue;
 
     public ExpiryLeasePool(EtcdGateway gateway, TimeProvider time)
+        : this(gateway, time, BucketsPerDoubling)
     {
-        _gateway = gateway;
-        _time = time;
     }
 
-    /// <summary>The id of a granted lease that expires at <paramref name="expiresAt"/> (rounded up to a second).</summary>
+    /// <summary>A pool with coarser (or finer) buckets: tests make far-off buckets appear within seconds.</summary>
+    internal ExpiryLeasePool(EtcdGateway gateway, TimeProvider time, int bucketsPerDoubling)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucketsPerDoubling, 1);
+        _gateway = gateway;
+        _time = time;
+        _bucketsPerDoubling = bucketsPerDoubling;
+    }
+
+    /// <summary>The buckets this pool remembers (for tests: it stays bounded).</summary>
+    internal int TrackedBuckets => _writesPerBucket.Count;
+
+    /// <summary>
+    /// The second (Unix time) the lease for an expiry at <paramref name="second"/> ends, seen at <paramref name="nowSecond"/>:
+    /// <paramref name="second"/> rounded up to a multiple of the bucket width, the largest power of two (in seconds)
+    /// not above the distance divided by <paramref name="bucketsPerDoubling"/> (one second for near expiries). Every
+    /// instance rounds alike, so they share leases.
+    /// </summary>
+    public static long BucketEnd(long second, long nowSecond, int bucketsPerDoubling = BucketsPerDoubling)
+    {
+        var width = BucketWidth(second - nowSecond, bucketsPerDoubling);
+        return (second + width - 1) / width * width;
+    }
+
+    /// <summary>How many seconds a lease for an expiry <paramref name="distanceSeconds"/> away may outlive it.</summary>
+    public static long BucketWidth(long distanceSeconds, int bucketsPerDoubling = BucketsPerDoubling)
+    {
+        var share = distanceSeconds / bucketsPerDoubling;
+        return share <= 1 ? 1 : 1L << BitOperations.Log2((ulong)share);
+    }
+
+    /// <summary>The id of a granted lease that ends at <paramref name="expiresAt"/> or up to one bucket width after it.</summary>
     public async ValueTask<long> AcquireAsync(DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
-        var second = ExpiryLease.SecondOf(expiresAt);
-        var writes = _writesPerSecond.GetOrAdd(second, static _ => new StrongBox<int>());
-        var slot = Math.Min((Interlocked.Increment(ref writes.Value) - 1) / KeysPerLease, ExpiryLease.MaxSlot);
+        var nowSecond = _time.GetUtcNow().ToUnixTimeSeconds();
+        ForgetPast(nowSecond);
+        var second = BucketEnd(ExpiryLease.SecondOf(expiresAt), nowSecond, _bucketsPerDoubling);
+        var writes = WritesOf(second);
+        var slot = (int)((uint)(Interlocked.Increment(ref writes.Value) - 1) / KeysPerLease % (ExpiryLease.MaxSlot + 1));
         var id = ExpiryLease.IdFor(second, slot);
         var grant = _grants.GetOrAdd(id, static (leaseId, pool) => pool.GrantAsync(leaseId), this);
         if (!grant.IsCompletedSuccessfully)
@@ -54,11 +98,6 @@ internal sealed class ExpiryLeasePool
             }
         }
 
-        if (_grants.Count > PruneThreshold || _writesPerSecond.Count > PruneThreshold)
-        {
-            Prune();
-        }
-
         return id;
     }
 
@@ -73,24 +112,48 @@ internal sealed class ExpiryLeasePool
         return _gateway.GrantLeaseAsync(leaseId, ttl, CancellationToken.None);
     }
 
-    private void Prune()
+    private StrongBox<int> WritesOf(long second)
     {
-        var now = _time.GetUtcNow();
-        var nowSecond = ExpiryLease.SecondOf(now);
-        foreach (var id in _grants.Keys)
+        if (_writesPerBucket.TryGetValue(second, out var writes))
         {
-            if (ExpiryLease.ExpiryOf(id) < now)
+            return writes;
+        }
+
+        var fresh = new StrongBox<int>();
+        writes = _writesPerBucket.GetOrAdd(second, fresh);
+        if (ReferenceEquals(writes, fresh))
+        {
+            lock (_bucketsGate)
             {
-                _grants.TryRemove(id, out _);
+                _buckets.Enqueue(second, second);
+                Volatile.Write(ref _earliestBucket, Math.Min(_earliestBucket, second));
             }
         }
 
-        foreach (var second in _writesPerSecond.Keys)
+        return writes;
+    }
+
+    /// <summary>Forgets the buckets that ended before <paramref name="nowSecond"/>: one comparison when there are none.</summary>
+    private void ForgetPast(long nowSecond)
+    {
+        if (Volatile.Read(ref _earliestBucket) >= nowSecond)
         {
-            if (second < nowSecond)
+            return;
+        }
+
+        lock (_bucketsGate)
+        {
+            while (_buckets.TryPeek(out var second, out _) && second < nowSecond)
             {
-                _writesPerSecond.TryRemove(second, out _);
+                _buckets.Dequeue();
+                _writesPerBucket.TryRemove(second, out _);
+                for (var slot = 0; slot <= ExpiryLease.MaxSlot; slot++)
+                {
+                    _grants.TryRemove(ExpiryLease.IdFor(second, slot), out _);
+                }
             }
+
+            Volatile.Write(ref _earliestBucket, _buckets.TryPeek(out var earliest, out _) ? earliest : long.MaxValue);
         }
     }
 }

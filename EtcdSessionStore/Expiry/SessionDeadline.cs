@@ -22,9 +22,20 @@ internal static class SessionDeadline
     }
 
     /// <summary>
-    /// A read-only request pushes the expiry forward only when that gains at least <paramref name="refreshInterval"/>
-    /// over the lease the session is on: at most one extra write per interval per session.
+    /// Whether a request at <paramref name="now"/> must move the session to the lease of <paramref name="next"/>: when that
+    /// gains at least <paramref name="refreshInterval"/> over the lease the session is on (at most one extra write per
+    /// interval per session), or when the session's lease ends later than the one <paramref name="next"/> would get, by
+    /// a bucket width or more (a shorter idle timeout, chosen for the session or app-wide, takes effect in etcd).
     /// </summary>
-    public static bool IsRefreshDue(long currentLeaseId, DateTimeOffset next, TimeSpan refreshInterval) =>
-        ExpiryLease.ExpiryOf(currentLeaseId) is not { } current || next - current >= refreshInterval;
+    public static bool IsRefreshDue(long currentLeaseId, DateTimeOffset next, DateTimeOffset now, TimeSpan refreshInterval)
+    {
+        if (ExpiryLease.ExpiryOf(currentLeaseId) is not { } current)
+        {
+            return true;
+        }
+
+        // A lease for next ends less than one bucket width after it (see ExpiryLeasePool.BucketEnd).
+        var width = ExpiryLeasePool.BucketWidth(ExpiryLease.SecondOf(next) - now.ToUnixTimeSeconds());
+        return next - current >= refreshInterval || current - next >= TimeSpan.FromSeconds(width);
+    }
 }

@@ -66,7 +66,7 @@ internal sealed partial class EtcdSession
         }
 
         var next = _backend.NextExpiry(_stored.Header, IdleTimeout);
-        if (!SessionDeadline.IsRefreshDue(_stored.LeaseId, next, _backend.Options.EffectiveRefreshInterval))
+        if (!SessionDeadline.IsRefreshDue(_stored.LeaseId, next, _backend.Time.GetUtcNow(), _backend.Options.EffectiveRefreshInterval))
         {
             return;
         }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.Storage;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
@@ -19,9 +20,14 @@ internal sealed class SessionCommitQueue
     }
 
     /// <summary>Queues <paramref name="commit"/> for the session at <paramref name="storageKey"/> and returns when it is stored.</summary>
-    /// <exception cref="EtcdSessionException">The changes were not stored.</exception>
-    public async Task<StoredSession> CommitAsync(string storageKey, PendingCommit commit, CancellationToken cancellationToken)
+    /// <param name="storageKey">The session's etcd key.</param>
+    /// <param name="commit">The request's changes.</param>
+    /// <param name="deadline">The commit's deadline: its wait in the lane and its write are bounded by what is left of it.</param>
+    /// <param name="cancellationToken">The caller's: it stops waiting, the shared write goes on.</param>
+    /// <exception cref="EtcdSessionException">The changes were not stored (or, for a timeout that says so, may have been).</exception>
+    public async Task<StoredSession> CommitAsync(string storageKey, PendingCommit commit, RetryBudget deadline, CancellationToken cancellationToken)
     {
+        var queued = new Queued(commit, deadline);
         while (true)
         {
             var lane = _lanes.GetOrAdd(storageKey, static _ => new Lane());
@@ -33,7 +39,7 @@ internal sealed class SessionCommitQueue
                     continue; // emptied and removed a moment ago: use the next one
                 }
 
-                lane.Waiting.Add(commit);
+                lane.Waiting.Add(queued);
                 lead = !lane.Writing;
                 lane.Writing = true;
             }
@@ -43,9 +49,22 @@ internal sealed class SessionCommitQueue
                 _ = DrainAsync(storageKey, lane);
             }
 
-            // The transaction is shared with other requests, so it is not cancelled with this caller; every etcd call
-            // in it is bounded by IOTimeout.
-            return await commit.Stored.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // The transaction is shared with other requests, so it is not cancelled with this caller; it runs until the
+            // last of their deadlines.
+            try
+            {
+                return await commit.Stored.Task.WaitAsync(deadline.Remaining, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                bool waiting;
+                lock (lane)
+                {
+                    waiting = lane.Waiting.Remove(queued); // not taken yet: it is never written
+                }
+
+                throw deadline.Expired(waiting ? "waited for the session's previous write" : "was being written", mayHaveBeenApplied: !waiting);
+            }
         }
     }
 
@@ -53,7 +72,8 @@ internal sealed class SessionCommitQueue
     {
         while (true)
         {
-            List<PendingCommit> batch;
+            List<PendingCommit> batch = [];
+            var deadline = default(RetryBudget);
             lock (lane)
             {
                 if (lane.Waiting.Count == 0)
@@ -64,19 +84,34 @@ internal sealed class SessionCommitQueue
                     return;
                 }
 
-                batch = [.. lane.Waiting];
+                foreach (var queued in lane.Waiting)
+                {
+                    if (queued.Deadline.IsSpent)
+                    {
+                        // Its request has given up (or is about to): never write it.
+                        queued.Commit.Stored.TrySetException(queued.Deadline.Expired("waited for the session's previous write", mayHaveBeenApplied: false));
+                        continue;
+                    }
+
+                    deadline = batch.Count == 0 ? queued.Deadline : RetryBudget.Later(deadline, queued.Deadline);
+                    batch.Add(queued.Commit);
+                }
+
                 lane.Waiting.Clear();
             }
 
-            await WriteAsync(storageKey, batch, lane).ConfigureAwait(false);
+            if (batch.Count > 0)
+            {
+                await WriteAsync(storageKey, batch, deadline, lane).ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task WriteAsync(string storageKey, List<PendingCommit> batch, Lane lane)
+    private async Task WriteAsync(string storageKey, List<PendingCommit> batch, RetryBudget deadline, Lane lane)
     {
         try
         {
-            var stored = await _writer.WriteAsync(storageKey, batch, lane.LastWritten).ConfigureAwait(false);
+            var stored = await _writer.WriteAsync(storageKey, batch, lane.LastWritten, deadline).ConfigureAwait(false);
             lane.LastWritten = stored;
             foreach (var commit in batch)
             {
@@ -88,7 +123,7 @@ internal sealed class SessionCommitQueue
             // Together they are too large: write them one by one, so that only the request that made it too large fails.
             foreach (var commit in batch)
             {
-                await WriteAsync(storageKey, [commit], lane).ConfigureAwait(false);
+                await WriteAsync(storageKey, [commit], deadline, lane).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -100,9 +135,17 @@ internal sealed class SessionCommitQueue
         }
     }
 
+    /// <summary>A commit waiting in its session's lane, with its deadline.</summary>
+    private sealed class Queued(PendingCommit commit, RetryBudget deadline)
+    {
+        public PendingCommit Commit { get; } = commit;
+
+        public RetryBudget Deadline { get; } = deadline;
+    }
+
     private sealed class Lane
     {
-        public List<PendingCommit> Waiting { get; } = [];
+        public List<Queued> Waiting { get; } = [];
 
         public bool Writing { get; set; }
 

@@ -58,9 +58,22 @@ internal sealed class SessionStorage
         return new LoadedSession(kv, null, moved);
     }
 
-    /// <summary>Flush: returns once <paramref name="commit"/> is stored, with other requests' commits of the same session or alone.</summary>
-    public Task<StoredSession> CommitAsync(string storageKey, PendingCommit commit, CancellationToken cancellationToken) =>
-        _backend.Commits.CommitAsync(storageKey, commit, cancellationToken);
+    /// <summary>
+    /// Flush: returns once <paramref name="commit"/> is stored, with other requests' commits of the same session or alone,
+    /// within one deadline set here (IOTimeout from now) that every queue and call on its way shares.
+    /// </summary>
+    public async Task<StoredSession> CommitAsync(string storageKey, PendingCommit commit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _backend.Commits.CommitAsync(storageKey, commit, RetryBudget.Start(_backend.Options.IOTimeout), cancellationToken).ConfigureAwait(false);
+        }
+        catch (EtcdSessionException ex) when (ex.InnerException is TimeoutException)
+        {
+            _backend.Metrics?.Failed(EtcdSessionErrorKind.Timeout); // the commit's deadline, not an etcd call (those count themselves)
+            throw;
+        }
+    }
 
     /// <summary>Moves the session to the lease of <paramref name="expiresAt"/> without resending its value (<paramref name="items"/> are its items, for the near cache).</summary>
     /// <returns>The session as stored now, or <see langword="null"/> when another request wrote it meanwhile (its write moved the expiry).</returns>

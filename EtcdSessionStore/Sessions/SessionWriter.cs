@@ -21,11 +21,12 @@ internal sealed class SessionWriter
     /// <param name="storageKey">The session's etcd key.</param>
     /// <param name="batch">The requests' changes, oldest first.</param>
     /// <param name="lastWritten">What this instance last wrote for the session, if it knows.</param>
+    /// <param name="budget">The latest deadline of the batch's commits: the lease grant and every attempt are bounded by what is left.</param>
     /// <returns>The stored version that holds every change of the batch.</returns>
     /// <exception cref="EtcdSessionException">Nothing of the batch was stored (or it cannot be known).</exception>
-    public async Task<StoredSession> WriteAsync(string storageKey, IReadOnlyList<PendingCommit> batch, StoredSession? lastWritten)
+    public async Task<StoredSession> WriteAsync(string storageKey, IReadOnlyList<PendingCommit> batch, StoredSession? lastWritten, RetryBudget budget)
     {
-        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        using var timeout = budget.CancelAtDeadline();
         var commitId = SessionKeys.NewCommitId();
         var newest = batch[^1];
         var current = Freshest(batch, lastWritten);
@@ -36,6 +37,7 @@ internal sealed class SessionWriter
         var guard = current?.ModRevision ?? 0;
         for (var attempt = 1; ; attempt++)
         {
+            var attemptStarted = budget.Elapsed;
             if (current is not null && _backend.IsPastDeadline(current))
             {
                 throw Ended(newest, "expired");
@@ -47,8 +49,8 @@ internal sealed class SessionWriter
             // WithoutSessionRefresh(), or a lease still close enough to the ideal expiry: the key stays on its lease,
             // which costs etcd less than moving it to another one.
             var keepLease = current is not null && guard == current.ModRevision &&
-                (batch.All(c => c.KeepExpiry) || !SessionDeadline.IsRefreshDue(current.LeaseId, next, _backend.Options.EffectiveRefreshInterval));
-            var lease = keepLease ? current!.LeaseId : await _backend.Leases.AcquireAsync(next, CancellationToken.None).ConfigureAwait(false);
+                (batch.All(c => c.KeepExpiry) || !SessionDeadline.IsRefreshDue(current.LeaseId, next, _backend.Time.GetUtcNow(), _backend.Options.EffectiveRefreshInterval));
+            var lease = keepLease ? current!.LeaseId : await AcquireLeaseAsync(next, budget, timeout.Token).ConfigureAwait(false);
             var txn = guard == 0
                 ? SessionTransactions.Create(storageKey, value, lease)
                 : SessionTransactions.Update(storageKey, guard, value, lease, keepLease);
@@ -61,7 +63,7 @@ internal sealed class SessionWriter
             _backend.NearCache?.Track(storageKey);
             try
             {
-                response = await _backend.GroupCommit.WriteAsync(txn).ConfigureAwait(false);
+                response = await _backend.GroupCommit.WriteAsync(txn, budget).ConfigureAwait(false);
             }
             catch (EtcdSessionException ex) when (EtcdGateway.IsLeaseNotFound(ex.InnerException) && !budget.IsSpent)
             {
@@ -111,7 +113,7 @@ internal sealed class SessionWriter
                 _backend.Metrics?.Merged();
             }
 
-            if (budget.IsSpent)
+            if (!budget.HasRoomForAnother(budget.Elapsed - attemptStarted, attempt))
             {
                 _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
                 throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
@@ -119,6 +121,18 @@ internal sealed class SessionWriter
             }
 
             await RetryBudget.PauseAsync(attempt).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<long> AcquireLeaseAsync(DateTimeOffset expiresAt, RetryBudget budget, CancellationToken timeout)
+    {
+        try
+        {
+            return await _backend.Leases.AcquireAsync(expiresAt, timeout).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw budget.Expired("waited for its expiry lease to be granted", mayHaveBeenApplied: false);
         }
     }
 
