@@ -78,6 +78,43 @@ public sealed class ConcurrentRotationTests
     }
 
     [Test]
+    public async Task Destroy_ThatLosesToARotation_FailsWithConflict_AndTheRotatedSessionIsStillThere()
+    {
+        using var store = TestStore.Create();
+        var seed = await store.SeedAsync(("cart", "apple"));
+        var signOut = await store.OpenAsync(seed.SessionKey);
+        var newSecret = await (await store.OpenAsync(seed.SessionKey)).RegenerateIdAsync();
+
+        var ex = Assert.ThrowsAsync<EtcdSessionException>(() => signOut.DestroyAsync());
+
+        var rotated = await store.OpenAsync(newSecret);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Conflict), "the destroy did not happen: it must not look as if it had");
+            Assert.That(signOut.Moved, Is.True, "its response leaves the cookie alone");
+            Assert.That(rotated.GetString("cart"), Is.EqualTo("apple"));
+        });
+    }
+
+    [Test]
+    public async Task Destroy_ThroughAKeyRotatedAwayBeforeTheLoad_FailsWithConflict()
+    {
+        using var store = TestStore.Create();
+        var seed = await store.SeedAsync(("cart", "apple"));
+        var newSecret = await (await store.OpenAsync(seed.SessionKey)).RegenerateIdAsync();
+        var late = await store.OpenAsync(seed.SessionKey);
+
+        var ex = Assert.ThrowsAsync<EtcdSessionException>(() => late.DestroyAsync());
+
+        var rotated = await store.OpenAsync(newSecret);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Conflict));
+            Assert.That(rotated.GetString("cart"), Is.EqualTo("apple"));
+        });
+    }
+
+    [Test]
     public async Task TwoRotationsOfOneBrowser_AtOnce_LeaveItACookieThatOpensTheSession_OnKestrel()
     {
         await using var server = await SessionTestServer.StartAsync(kestrel: true);

@@ -83,9 +83,20 @@ internal sealed partial class EtcdSession
     }
 
     /// <summary>Deletes exactly this session from etcd; afterwards this object is a new, empty session with a new key.</summary>
+    /// <exception cref="EtcdSessionException">
+    /// <see cref="EtcdSessionErrorKind.Conflict"/>: another request of the same browser rotated the session to a new key
+    /// first (a sign-in, say), so nothing was destroyed: the session lives on under the key that request answered with.
+    /// </exception>
     public async Task DestroyAsync(CancellationToken cancellationToken)
     {
-        await _backend.Storage.DestroyAsync(_storageKey, _stored, cancellationToken).ConfigureAwait(false);
+        if (Moved || !await _backend.Storage.DestroyAsync(_storageKey, _stored, cancellationToken).ConfigureAwait(false))
+        {
+            Moved = true; // the browser may hold the new key by now: the answer leaves its cookie alone
+            _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
+            throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                "The session key this request presented was rotated away by another request of the same browser (a sign-in or change-id); the session was not destroyed.");
+        }
+
         Log.Destroyed(_backend.SessionLogger, _id);
         _backend.Metrics?.Destroyed(1);
         _state = LoadState.Loaded;

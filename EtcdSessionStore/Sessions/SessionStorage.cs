@@ -53,8 +53,7 @@ internal sealed class SessionStorage
         var response = await _backend.Gateway.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(storageKey) }, cancellationToken).ConfigureAwait(false);
         var kv = response.Kvs.Count == 0 ? null : response.Kvs[0];
         cache?.OfferStored(storageKey, kv, response.Header.Revision);
-        var moved = kv is null && lookForMoved &&
-            await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(KeyPrefix, storageKey), cancellationToken).ConfigureAwait(false) is not null;
+        var moved = kv is null && lookForMoved && await IsMovedAsync(storageKey, cancellationToken).ConfigureAwait(false);
         return new LoadedSession(kv, null, moved);
     }
 
@@ -128,15 +127,18 @@ internal sealed class SessionStorage
         }
 
         // Gone. Another rotation of the same browser's session (its marker is there) is not an end of the session.
-        var moved = await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(KeyPrefix, oldKey), cancellationToken).ConfigureAwait(false) is not null;
-        return new Rotation(null, null, Gone: true, Moved: moved);
+        return new Rotation(null, null, Gone: true, Moved: await IsMovedAsync(oldKey, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>
     /// Destroy: deletes the session and its index entry together. Guarded on the revision the request saw, so that a
     /// binding written meanwhile by another request is read back and its entry deleted too.
     /// </summary>
-    public async Task DestroyAsync(string storageKey, StoredSession? stored, CancellationToken cancellationToken)
+    /// <returns>
+    /// <see langword="false"/> when nothing was destroyed because another request rotated the session to a key only it
+    /// knows (its "moved" marker is there): the session lives on under that key.
+    /// </returns>
+    public async Task<bool> DestroyAsync(string storageKey, StoredSession? stored, CancellationToken cancellationToken)
     {
         var header = stored?.Header;
         if (stored is not null)
@@ -146,15 +148,27 @@ internal sealed class SessionStorage
             if (response.Succeeded)
             {
                 _backend.NearCache?.OfferStored(storageKey, null, response.Header.Revision);
-                return;
+                return true;
             }
 
-            header = SessionTransactions.ReadBack(response) is { } current ? TryDecodeHeader(current) ?? header : header;
+            if (SessionTransactions.ReadBack(response) is { } current)
+            {
+                header = TryDecodeHeader(current) ?? header;
+            }
+            else if (await IsMovedAsync(storageKey, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
         }
 
         var removed = await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, header), cancellationToken).ConfigureAwait(false);
         _backend.NearCache?.OfferStored(storageKey, null, removed.Header.Revision);
+        return true;
     }
+
+    /// <summary>A rotation moved the session away from <paramref name="storageKey"/> a moment ago (its marker is there).</summary>
+    private async Task<bool> IsMovedAsync(string storageKey, CancellationToken cancellationToken) =>
+        await _backend.Gateway.GetAsync(SessionKeys.MovedMarker(KeyPrefix, storageKey), cancellationToken).ConfigureAwait(false) is not null;
 
     private void AddIndexWrite(TxnRequest txn, SessionHeader header, string storageKey, long lease)
     {
