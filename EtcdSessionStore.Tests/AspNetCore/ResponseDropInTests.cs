@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
 
@@ -104,6 +105,24 @@ public sealed class ResponseDropInTests
         });
     }
 
+    [TestCase("/order-on-starting")]
+    [TestCase("/order-on-starting-sync")]
+    public async Task OnStartingCallbacks_RunLastRegisteredFirst_BeforeTheResponseStarts(string path)
+    {
+        await using var app = await StartAsync();
+        var browser = app.NewBrowser();
+
+        using var response = await browser.PostAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+            Assert.That(body, Is.EqualTo("body"));
+            Assert.That(response.Headers.TryGetValues("X-Order", out var order) ? string.Join(",", order) : null, Is.EqualTo("second,first"));
+        });
+    }
+
     private Task<MinimalSessionApp> StartAsync() =>
         MinimalSessionApp.StartAsync(_kestrel, EtcdFixture.UniquePrefix(nameof(ResponseDropInTests)), routes =>
         {
@@ -131,7 +150,30 @@ public sealed class ResponseDropInTests
                 });
                 await c.Response.WriteAsync("body");
             });
+            routes.MapPost("/order-on-starting", async (HttpContext c) =>
+            {
+                AppendOrderOnStarting(c);
+                await c.Response.WriteAsync("body");
+            });
+            routes.MapPost("/order-on-starting-sync", (HttpContext c) =>
+            {
+                c.Features.GetRequiredFeature<IHttpBodyControlFeature>().AllowSynchronousIO = true;
+                AppendOrderOnStarting(c);
+                c.Response.Body.Write("body"u8);
+            });
         });
+
+    private static void AppendOrderOnStarting(HttpContext context)
+    {
+        foreach (var name in new[] { "first", "second" })
+        {
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers.Append("X-Order", name);
+                return Task.CompletedTask;
+            });
+        }
+    }
 
     // Written, never flushed: the server sends them when the endpoint returns.
     private static void WriteHello(HttpContext context) => context.Response.BodyWriter.Write("hello"u8);
