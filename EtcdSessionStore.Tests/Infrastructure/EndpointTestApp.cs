@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -43,9 +44,25 @@ public sealed class EndpointTestApp : IAsyncDisposable
         var prefix = EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
         var calls = new EtcdCallInterceptor();
         var client = new EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
+        var app = await StartAppAsync(kestrel: true, prefix, client, routes, configure, services);
+        return new EndpointTestApp(app, client, prefix, calls);
+    }
+
+    /// <summary>The app on Kestrel (127.0.0.1, a free port) or on TestServer, on the run's etcd under <paramref name="prefix"/> through <paramref name="client"/>.</summary>
+    internal static async Task<WebApplication> StartAppAsync(bool kestrel, string prefix, EtcdClient client, Action<IEndpointRouteBuilder> routes,
+        Action<EtcdSessionOptions>? configure, Action<IServiceCollection>? services)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (kestrel)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            builder.WebHost.UseTestServer();
+        }
+
         builder.Services.AddEtcdSession(o =>
         {
             o.KeyPrefix = prefix;
@@ -61,7 +78,7 @@ public sealed class EndpointTestApp : IAsyncDisposable
         app.UseEtcdSession();
         routes(app);
         await app.StartAsync();
-        return new EndpointTestApp(app, client, prefix, calls);
+        return app;
     }
 
     /// <summary>A browser: its own cookie jar, no automatic redirects, addressed to this app.</summary>

@@ -8,7 +8,8 @@ internal sealed partial class CommitBeforeStartBodyFeature
 {
     /// <summary>
     /// The body writer. Before the commit, bytes the endpoint writes are held here (GetMemory and Advance cannot wait
-    /// for etcd); the flush that would send them commits first.
+    /// for etcd); the flush that would send them commits first, and bytes never flushed go out once the endpoint
+    /// returned and the session is committed (<see cref="SendHeldAsync"/>).
     /// </summary>
     private sealed class CommitFirstPipeWriter : PipeWriter
     {
@@ -22,6 +23,8 @@ internal sealed partial class CommitBeforeStartBodyFeature
             _owner = owner;
             _inner = inner;
         }
+
+        public bool HoldsBytes => _held is { WrittenCount: > 0 };
 
         public override bool CanGetUnflushedBytes => _inner.Writer.CanGetUnflushedBytes;
 

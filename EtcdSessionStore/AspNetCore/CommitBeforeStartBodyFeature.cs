@@ -5,24 +5,27 @@ namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
 /// The response body as the endpoint sees it under <c>app.UseEtcdSession()</c>: the first write, flush, start or
-/// file send commits the session first, while the status line and headers can still change. Nothing has reached the
-/// server's output by then, so a failed commit can still become an error response; the endpoint's write then throws
-/// and its body is never sent.
+/// file send runs the app's <c>OnStarting</c> callbacks and commits the session first, while the status line and
+/// headers can still change. Nothing has reached the server's output by then, so a failed commit can still become an
+/// error response; the endpoint's write then throws and its body is never sent.
 /// </summary>
 internal sealed partial class CommitBeforeStartBodyFeature : IHttpResponseBodyFeature
 {
     private readonly IHttpResponseBodyFeature _inner;
+    private readonly Func<Task> _runOnStarting;
     private readonly Func<Task<EtcdSessionException?>> _beforeStart;
     private readonly Func<bool> _hasUnsavedChanges;
     private CommitFirstStream? _stream;
     private CommitFirstPipeWriter? _writer;
 
     /// <param name="inner">The server's body feature.</param>
+    /// <param name="runOnStarting">Runs the app's <c>OnStarting</c> callbacks (once); <paramref name="beforeStart"/> does too, first.</param>
     /// <param name="beforeStart">Commits the session and writes the cookie; returns why the commit failed, if it did.</param>
     /// <param name="hasUnsavedChanges">Whether <paramref name="beforeStart"/> has I/O to do (a synchronous write cannot wait for it).</param>
-    public CommitBeforeStartBodyFeature(IHttpResponseBodyFeature inner, Func<Task<EtcdSessionException?>> beforeStart, Func<bool> hasUnsavedChanges)
+    public CommitBeforeStartBodyFeature(IHttpResponseBodyFeature inner, Func<Task> runOnStarting, Func<Task<EtcdSessionException?>> beforeStart, Func<bool> hasUnsavedChanges)
     {
         _inner = inner;
+        _runOnStarting = runOnStarting;
         _beforeStart = beforeStart;
         _hasUnsavedChanges = hasUnsavedChanges;
     }
@@ -66,6 +69,15 @@ internal sealed partial class CommitBeforeStartBodyFeature : IHttpResponseBodyFe
             return;
         }
 
+        // The callbacks first: they may change the session (MVC saves TempData there).
+        var callbacks = _runOnStarting();
+        if (!callbacks.IsCompleted)
+        {
+            throw new InvalidOperationException(
+                "A synchronous write would start the response while an OnStarting callback is still running; use WriteAsync or FlushAsync.");
+        }
+
+        callbacks.GetAwaiter().GetResult(); // completed: throws the callback's exception, if any
         var commit = _hasUnsavedChanges() ? null : _beforeStart();
         if (commit is not { IsCompleted: true })
         {
@@ -76,6 +88,19 @@ internal sealed partial class CommitBeforeStartBodyFeature : IHttpResponseBodyFe
         ThrowIfFailed(commit.Result);
         Committed = true;
         _writer?.MoveBufferedToInner();
+    }
+
+    /// <summary>
+    /// The endpoint returned and the session is committed: bytes it left unflushed in the body writer go to the server
+    /// now, as the server sends what is left in its own writer when the endpoint returns.
+    /// </summary>
+    internal async Task SendHeldAsync(CancellationToken cancellationToken)
+    {
+        if (_writer is { HoldsBytes: true } writer)
+        {
+            writer.MoveBufferedToInner();
+            await _inner.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task CommitSlowAsync()

@@ -20,8 +20,8 @@ internal sealed partial class EtcdSessionMiddleware
         public static partial void LoadFailedContinuing(ILogger logger, EtcdSessionErrorKind kind, Exception exception);
 
         [LoggerMessage(EventId = 103, EventName = "SessionCommitFailed", Level = LogLevel.Warning,
-            Message = "Session {SessionId} could not be saved ({Kind}); the response is replaced by a 503.")]
-        public static partial void CommitFailed(ILogger logger, string sessionId, EtcdSessionErrorKind kind, Exception exception);
+            Message = "Session {SessionId} could not be saved or changed ({Kind}); the response is replaced by a {StatusCode} problem details answer.")]
+        public static partial void CommitFailed(ILogger logger, string sessionId, EtcdSessionErrorKind kind, int statusCode, Exception exception);
 
         [LoggerMessage(EventId = 105, EventName = "SignInEndedWithSession", Level = LogLevel.Information,
             Message = "A signed-in request's session is no longer bound to its user (revoked, signed out everywhere or expired); the user is signed out (EndSignInWithSession).")]

@@ -7,13 +7,22 @@ namespace Etcd.AspNetCore.Session.AspNetCore;
 // The error answers: problem details, through the app's IProblemDetailsService when it registered one.
 internal sealed partial class EtcdSessionMiddleware
 {
+    /// <summary>
+    /// Answers a session operation that failed before the response started (the middleware's commit, or one the endpoint
+    /// or the sign-out made) with problem details: 409 for a conflict, 413 for a session too large, else 503.
+    /// </summary>
     private async Task WriteCommitFailureAsync(HttpContext context, RequestState request, EtcdSessionException failure)
     {
-        Log.CommitFailed(_logger, request.Session.IsAvailable ? request.Session.Id : "(unavailable)", failure.Kind, failure);
         request.AnsweringWithError = true;
         context.Response.Clear();
-        // A rotation earlier in the request is stored: the client needs the new key even though the rest failed.
-        await request.WriteCookieAsync().ConfigureAwait(false);
+        if (failure.Kind != EtcdSessionErrorKind.Conflict)
+        {
+            // A rotation earlier in the request is stored: the client needs the new key even though the rest failed.
+            await request.WriteCookieAsync().ConfigureAwait(false);
+        }
+
+        // On a conflict the cookie is left alone: another request rotated, destroyed or signed out the session, and a
+        // cookie sent now (even for a rotation this request stored) could bring back one it has ended.
         var (status, title, detail) = failure.Kind switch
         {
             EtcdSessionErrorKind.Conflict => (StatusCodes.Status409Conflict, "The session changed while this request ran.",
@@ -23,6 +32,7 @@ internal sealed partial class EtcdSessionMiddleware
             _ => (StatusCodes.Status503ServiceUnavailable, "The session could not be saved.",
                 "The changes this request made to the session were not saved. Try again shortly."),
         };
+        Log.CommitFailed(_logger, request.Session.IsAvailable ? request.Session.Id : "(unavailable)", failure.Kind, status, failure);
         await WriteProblemAsync(context, status, title, detail).ConfigureAwait(false);
     }
 

@@ -14,11 +14,13 @@ internal sealed partial class EtcdSessionMiddleware
         private readonly SessionCookie _cookie;
         private readonly PresentedToken _presented;
         private readonly ILogger _logger;
+        private readonly OnStartingBeforeCommitFeature _onStarting;
         private Task<EtcdSessionException?>? _beforeStart;
         private bool _discarded;
 
-        public RequestState(HttpContext context, SessionCookie cookie, PresentedToken presented, EtcdSession session, ILogger logger)
+        public RequestState(HttpContext context, SessionCookie cookie, PresentedToken presented, EtcdSession session, OnStartingBeforeCommitFeature onStarting, ILogger logger)
         {
+            _onStarting = onStarting;
             _context = context;
             _cookie = cookie;
             _presented = presented;
@@ -31,12 +33,18 @@ internal sealed partial class EtcdSessionMiddleware
         /// <summary>Why the commit before the response failed, once it did.</summary>
         public EtcdSessionException? CommitFailure => _beforeStart is { IsCompletedSuccessfully: true } done ? done.Result : null;
 
+        /// <summary>The commit before the response ran and succeeded.</summary>
+        public bool Committed => _beforeStart is { IsCompletedSuccessfully: true, Result: null };
+
         /// <summary>The middleware is writing the error answer: the server's start of it must not commit again.</summary>
         public bool AnsweringWithError { get; set; }
 
         public void DiscardChanges() => _discarded = true;
 
-        /// <summary>Commits the changes made so far, then writes the cookie. Runs once; returns why the commit failed.</summary>
+        /// <summary>
+        /// Runs the app's <c>OnStarting</c> callbacks, commits the changes made so far, then writes the cookie. Runs once;
+        /// returns why the commit failed (a callback's exception is thrown).
+        /// </summary>
         public Task<EtcdSessionException?> BeforeStartAsync() => _beforeStart ??= CommitThenWriteCookieAsync();
 
         /// <summary>The server starts the response by a path that did not go through the body (an upgrade, say).</summary>
@@ -78,6 +86,7 @@ internal sealed partial class EtcdSessionMiddleware
 
         private async Task<EtcdSessionException?> CommitThenWriteCookieAsync()
         {
+            await _onStarting.RunCallbacksAsync().ConfigureAwait(false); // they may still change the session, as under the stock one
             Session.CloseToNewSessions(); // the response starts after this: no cookie could announce a session started later
             if (Session.HasChanges && !_discarded)
             {

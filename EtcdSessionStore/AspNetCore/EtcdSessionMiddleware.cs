@@ -1,4 +1,3 @@
-using Etcd.AspNetCore.Session.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -9,11 +8,12 @@ namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
 /// Puts the etcd session on <see cref="HttpContext.Session"/>. A request flows one way: cookie, key, load (only when
-/// the request presents a cookie), endpoint, commit, cookie. Changes made before the response starts are committed
-/// before its status line and headers go out (<see cref="CommitBeforeStartBodyFeature"/>), so a failed commit turns
-/// the response into an error; changes made after it started are committed at the end, and a failure there breaks
-/// the response. A cookie is only ever sent for a session that is stored. Keys the client presents are never
-/// adopted (strict mode).
+/// the request presents a cookie), endpoint, the app's <c>OnStarting</c> callbacks, commit, cookie. Changes made
+/// before the response starts are committed before its status line and headers go out
+/// (<see cref="CommitBeforeStartBodyFeature"/>, <see cref="OnStartingBeforeCommitFeature"/>), so a failed commit, or a
+/// failed session operation of the endpoint, turns the response into an error; changes made after it started are
+/// committed at the end, and a failure there breaks the response. A cookie is only ever sent for a session that is
+/// stored. Keys the client presents are never adopted (strict mode).
 /// </summary>
 internal sealed partial class EtcdSessionMiddleware
 {
@@ -56,7 +56,9 @@ internal sealed partial class EtcdSessionMiddleware
             Log.CookieRejected(_logger);
         }
 
-        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, presented.Revision), _logger);
+        var serverResponse = context.Features.GetRequiredFeature<IHttpResponseFeature>();
+        var onStarting = new OnStartingBeforeCommitFeature(serverResponse);
+        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, presented.Revision), onStarting, _logger);
         if (presented.KeyRingFailure is { } keyRingFailure)
         {
             request.Session.MarkUnavailable();
@@ -84,24 +86,40 @@ internal sealed partial class EtcdSessionMiddleware
         }
 
         request.Session.KeepExpiry = endpoint?.Metadata.GetMetadata<WithoutSessionRefreshAttribute>() is not null;
-        if (_options.Value.EndSignInWithSession)
+        if (_options.Value.EndSignInWithSession && !await EndSignInWithoutSessionAsync(context, request).ConfigureAwait(false))
         {
-            await EndSignInWithoutSessionAsync(context, request.Session).ConfigureAwait(false);
+            return;
         }
 
         var serverBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        context.Features.Set<IHttpResponseBodyFeature>(new CommitBeforeStartBodyFeature(serverBody, request.BeforeStartAsync, () => request.Session.HasChanges));
+        var body = new CommitBeforeStartBodyFeature(serverBody, onStarting.RunCallbacksAsync, request.BeforeStartAsync, () => request.Session.HasChanges);
+        // Registered before the app's callbacks, on the server: it runs when the server starts the response, after them.
+        serverResponse.OnStarting(static state => ((RequestState)state).OnServerStartingAsync(), request);
+        context.Features.Set<IHttpResponseBodyFeature>(body);
+        context.Features.Set<IHttpResponseFeature>(onStarting);
         var feature = new EtcdSessionFeature(request.Session);
         context.Features.Set<ISessionFeature>(feature);
         context.Features.Set(feature); // for the sign-in hook and the ticket store: a typed look-up, not a downcast
-        context.Response.OnStarting(static state => ((RequestState)state).OnServerStartingAsync(), request);
+        EtcdSessionException? endpointFailure = null;
         try
         {
             await _next(context).ConfigureAwait(false);
+            if (!context.Response.HasStarted)
+            {
+                // While the session is still on the request: the app's OnStarting callbacks run first and may use it.
+                await request.BeforeStartAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception) when (request.CommitFailure is not null && !context.Response.HasStarted)
         {
             // The endpoint's write failed because the commit had failed: answered below.
+        }
+        catch (EtcdSessionException ex) when (!context.Response.HasStarted)
+        {
+            // A session operation of the endpoint failed (an explicit commit, a rotation, a destroy): answered as the
+            // middleware's own commit failure is, and nothing else the endpoint changed is stored.
+            request.DiscardChanges();
+            endpointFailure = ex;
         }
         catch
         {
@@ -111,14 +129,20 @@ internal sealed partial class EtcdSessionMiddleware
         finally
         {
             context.Features.Set(serverBody);
+            context.Features.Set(serverResponse);
             context.Features.Set<ISessionFeature>(null);
             context.Features.Set<EtcdSessionFeature>(null);
         }
 
-        if (!context.Response.HasStarted && (request.CommitFailure ?? await request.BeforeStartAsync().ConfigureAwait(false)) is { } failure)
+        if (!context.Response.HasStarted && (request.CommitFailure ?? endpointFailure) is { } failure)
         {
             await WriteCommitFailureAsync(context, request, failure).ConfigureAwait(false);
             return;
+        }
+
+        if (request.Committed)
+        {
+            await body.SendHeldAsync(context.RequestAborted).ConfigureAwait(false);
         }
 
         await request.AfterStartAsync().ConfigureAwait(false);
@@ -127,20 +151,33 @@ internal sealed partial class EtcdSessionMiddleware
     /// <summary>
     /// <see cref="EtcdSessionOptions.EndSignInWithSession"/>: a signed-in user whose session is no longer bound to them
     /// (revoked, signed out everywhere, expired) is signed out before the endpoint runs. Not while the session cannot be
-    /// read, nor for a key rotated away a moment ago (a request sent before the sign-in answered).
+    /// read, nor for a key rotated away a moment ago (a request sent before the sign-in answered). False when the
+    /// sign-out failed in etcd and the request was answered with an error: the user is still signed in, and can retry.
     /// </summary>
-    private async Task EndSignInWithoutSessionAsync(HttpContext context, EtcdSession session)
+    private async Task<bool> EndSignInWithoutSessionAsync(HttpContext context, RequestState request)
     {
+        var session = request.Session;
         if (!session.IsAvailable || session.Moved
             || context.User.Identity is not { IsAuthenticated: true, Name: { Length: > 0 and <= Format.UserSessionIndex.MaxUserNameLength } user }
             || string.Equals(session.UserName, user, StringComparison.Ordinal))
         {
-            return;
+            return true;
         }
 
         Log.SignInEndedWithSession(_logger);
-        await context.SignOutAsync().ConfigureAwait(false);
+        try
+        {
+            await context.SignOutAsync().ConfigureAwait(false);
+        }
+        catch (EtcdSessionException ex) when (!context.Response.HasStarted)
+        {
+            request.DiscardChanges();
+            await WriteCommitFailureAsync(context, request, ex).ConfigureAwait(false);
+            return false;
+        }
+
         context.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity());
+        return true;
     }
 
     /// <summary>Applies <see cref="EtcdSessionOptions.UnavailableBehavior"/>; false when the request was answered with 503.</summary>
