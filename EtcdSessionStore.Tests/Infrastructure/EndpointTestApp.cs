@@ -43,15 +43,7 @@ public sealed class EndpointTestApp : IAsyncDisposable
         var prefix = EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
         var calls = new EtcdCallInterceptor();
         var client = new EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddEtcdSession(o =>
-        {
-            o.KeyPrefix = prefix;
-            o.ClientFactory = _ => client;
-            configure?.Invoke(o);
-        });
+        var builder = NewBuilder(prefix, client, configure);
         builder.Services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
         services?.Invoke(builder.Services);
@@ -62,6 +54,21 @@ public sealed class EndpointTestApp : IAsyncDisposable
         routes(app);
         await app.StartAsync();
         return new EndpointTestApp(app, client, prefix, calls);
+    }
+
+    /// <summary>A slim app on a free port of 127.0.0.1, without logging, whose session store works under <paramref name="prefix"/> through <paramref name="client"/>.</summary>
+    internal static WebApplicationBuilder NewBuilder(string prefix, EtcdClient client, Action<EtcdSessionOptions>? configure)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddEtcdSession(o =>
+        {
+            o.KeyPrefix = prefix;
+            o.ClientFactory = _ => client;
+            configure?.Invoke(o);
+        });
+        return builder;
     }
 
     /// <summary>A browser: its own cookie jar, no automatic redirects, addressed to this app.</summary>
