@@ -94,7 +94,8 @@ internal sealed partial class EtcdTicketStore : ITicketStore
     /// calls <c>RenewAsync</c>, but this is a new sign-in, maybe of another user, and the reference's ticket may be gone
     /// (revoked, signed out elsewhere). The new ticket replaces whatever is stored under the reference, and the index
     /// follows in the same transaction (the earlier user's entry removed, the new user's put). Fails with
-    /// <see cref="EtcdSessionException"/>: the user is then not signed in, rather than left signed in as someone else.
+    /// <see cref="EtcdSessionException"/>, so the sign-in fails rather than answer as if stored (the browser keeps its
+    /// earlier sign-in).
     /// </summary>
     private async Task SignInOverAsync(string reference, AuthenticationTicket ticket, HttpContext? context, CancellationToken cancellationToken)
     {
