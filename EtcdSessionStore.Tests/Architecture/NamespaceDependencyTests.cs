@@ -49,6 +49,29 @@ public sealed partial class NamespaceDependencyTests
     }
 
     [Test]
+    public void PartlyQualifiedNames_AreUsesOfTheirFolder()
+    {
+        var library = Path.Combine(Path.GetTempPath(), "graph-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Write(library, "Users/Directory.cs", "namespace Etcd.AspNetCore.Session.Users;\ninternal sealed class Directory { Sessions.Session? s; }\n");
+            Write(library, "Sessions/Session.cs", "namespace Etcd.AspNetCore.Session.Sessions;\ninternal sealed class Session { Session.Users.Directory? d; }\n");
+
+            Assert.That(LibraryGraph.Read(library).Cycles(), Has.Some.Contains("Sessions/Session.cs").And.Some.Contains("Users/Directory.cs"));
+        }
+        finally
+        {
+            Directory.Delete(library, recursive: true);
+        }
+
+        static void Write(string root, string path, string code)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(root, path))!);
+            File.WriteAllText(Path.Combine(root, path), code);
+        }
+    }
+
+    [Test]
     public void CycleFinder_ReportsACycle()
     {
         var graph = new LibraryGraph([]);
@@ -90,6 +113,12 @@ public sealed partial class NamespaceDependencyTests
                 .DistinctBy(t => t.Name)
                 .ToDictionary(t => t.Name, t => t.Folder, StringComparer.Ordinal);
 
+            // The types each folder's namespace declares, so that a partly qualified name (Sessions.EtcdSession, written
+            // inside Etcd.AspNetCore.Session.*) counts as a use of its folder.
+            var folderTypes = files.Where(f => f.Namespace == Root + "." + f.Folder)
+                .SelectMany(f => TopLevelType().Matches(f.Code).Select(m => (f.Folder, Name: m.Groups[1].Value)))
+                .ToHashSet();
+
             var graph = new LibraryGraph(files);
 
             // The top-level files (options, errors, defaults) are the vocabulary every folder shares; the options
@@ -99,6 +128,14 @@ public sealed partial class NamespaceDependencyTests
                 foreach (Match m in QualifiedUse().Matches(file.Code))
                 {
                     graph.Add(file.Folder, m.Groups[1].Value, file.Path);
+                }
+
+                foreach (Match m in PartlyQualifiedUse().Matches(file.Code))
+                {
+                    if (folderTypes.Contains((m.Groups[1].Value, m.Groups[2].Value)))
+                    {
+                        graph.Add(file.Folder, m.Groups[1].Value, file.Path);
+                    }
                 }
 
                 foreach (Match m in Identifier().Matches(file.Code))
@@ -180,6 +217,10 @@ public sealed partial class NamespaceDependencyTests
 
         [GeneratedRegex(@"\bEtcd\.AspNetCore\.Session\.(\w+)\b")]
         private static partial Regex QualifiedUse();
+
+        // Folder.Type, also as Session.Folder.Type or AspNetCore.Session.Folder.Type: the names C# resolves from inside the product namespace.
+        [GeneratedRegex(@"(?<![\w.])(?:(?:AspNetCore\.)?Session\.)?(\w+)\.(\w+)\b")]
+        private static partial Regex PartlyQualifiedUse();
 
         [GeneratedRegex(@"(?<![\w.])[A-Z]\w*")]
         private static partial Regex Identifier();

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcdserverpb;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -126,6 +128,30 @@ public sealed class TicketStoreTests
             Assert.That(await server.TicketsAsync(), Is.Empty);
             Assert.That(await server.TicketEntriesAsync(), Is.Empty);
             Assert.That(await browser.GetStringAsync("/me"), Is.EqualTo("anonymous"));
+        });
+    }
+
+    [Test]
+    public async Task ARenewalWhoseTicketNamesAnotherUser_StoresThatTicket_AndMovesTheIndexEntry()
+    {
+        await using var server = await TicketTestServer.StartAsync();
+        var browser = server.NewBrowser();
+        await SignInAsync(browser, "alice");
+        var reference = server.UnprotectCookie(CookieOf(browser)!)!.Principal.Claims.Single().Value;
+        var bob = new AuthenticationTicket(
+            new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "bob")], CookieAuthenticationDefaults.AuthenticationScheme)),
+            CookieAuthenticationDefaults.AuthenticationScheme);
+        bob.Properties.ExpiresUtc = DateTimeOffset.UtcNow.AddHours(1);
+
+        await server.TicketStore.RenewAsync(reference, bob); // a sign-in over alice's that did not go through IAuthenticationService
+
+        var entries = await server.TicketEntriesAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await browser.GetStringAsync("/me"), Is.EqualTo("bob"));
+            Assert.That(await server.TicketsAsync(), Has.Count.EqualTo(1));
+            Assert.That(entries.Select(e => e.Key.ToStringUtf8()), Has.Exactly(1).StartsWith(UserTicketIndex.UserPrefix(server.Prefix, "bob")));
+            Assert.That(entries, Has.Count.EqualTo(1), "alice's entry is removed");
         });
     }
 

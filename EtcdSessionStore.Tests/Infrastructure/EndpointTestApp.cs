@@ -52,6 +52,25 @@ public sealed class EndpointTestApp : IAsyncDisposable
     internal static async Task<WebApplication> StartAppAsync(bool kestrel, string prefix, EtcdClient client, Action<IEndpointRouteBuilder> routes,
         Action<EtcdSessionOptions>? configure, Action<IServiceCollection>? services)
     {
+        var builder = NewBuilder(prefix, client, configure, kestrel);
+        builder.Services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseEtcdSession();
+        routes(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>
+    /// A slim app without logging, on a free port of 127.0.0.1 (or on TestServer), whose session store works under
+    /// <paramref name="prefix"/> through <paramref name="client"/>.
+    /// </summary>
+    internal static WebApplicationBuilder NewBuilder(string prefix, EtcdClient client, Action<EtcdSessionOptions>? configure, bool kestrel = true)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (kestrel)
@@ -69,16 +88,7 @@ public sealed class EndpointTestApp : IAsyncDisposable
             o.ClientFactory = _ => client;
             configure?.Invoke(o);
         });
-        builder.Services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
-        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
-        services?.Invoke(builder.Services);
-        var app = builder.Build();
-        app.UseRouting();
-        app.UseAuthentication();
-        app.UseEtcdSession();
-        routes(app);
-        await app.StartAsync();
-        return app;
+        return builder;
     }
 
     /// <summary>A browser: its own cookie jar, no automatic redirects, addressed to this app.</summary>

@@ -12,20 +12,28 @@ namespace Etcd.AspNetCore.Session.AspNetCore;
 /// <summary>
 /// Wraps the app's <see cref="IAuthenticationService"/>: signing in moves the etcd session to a new key (no session
 /// fixation across login) and enforces <see cref="EtcdSessionOptions.MaxSessionsPerUser"/>, signing out destroys it. These act only
-/// on requests that run under <c>app.UseEtcdSession()</c>. Signing out also deletes the cookie's sign-in ticket
-/// from etcd, on any request, when the scheme keeps its tickets there (<c>StoreTicketsInEtcd</c>).
+/// on requests that run under <c>app.UseEtcdSession()</c>. Signing out first runs, on any request, the
+/// <see cref="IBeforeSignOut"/> steps that features registered (<c>StoreTicketsInEtcd</c> deletes the cookie's sign-in
+/// ticket from etcd). While the inner sign-in runs, <see cref="IsSigningIn"/> tells the ticket store that a renewal
+/// is a new sign-in over the cookie's earlier one.
 /// </summary>
 internal sealed class SessionAwareAuthenticationService : IAuthenticationService
 {
+    // The HttpContext.Items key that marks a sign-in in progress; an object no one else holds.
+    private static readonly object SigningInKey = new();
+
     private readonly IAuthenticationService _inner;
     private readonly IOptions<EtcdSessionOptions> _options;
     private readonly EtcdSessionDirectory _directory;
+    private readonly IBeforeSignOut[] _beforeSignOut;
 
-    public SessionAwareAuthenticationService(IAuthenticationService inner, IOptions<EtcdSessionOptions> options, EtcdSessionDirectory directory)
+    public SessionAwareAuthenticationService(IAuthenticationService inner, IOptions<EtcdSessionOptions> options, EtcdSessionDirectory directory,
+        IEnumerable<IBeforeSignOut> beforeSignOut)
     {
         _inner = inner;
         _options = options;
         _directory = directory;
+        _beforeSignOut = [.. beforeSignOut];
     }
 
     /// <summary>Replaces the registered <see cref="IAuthenticationService"/> (or the default one) by this wrapper around it.</summary>
@@ -49,7 +57,8 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
         var lifetime = existing?.Lifetime ?? ServiceLifetime.Scoped;
         services.RemoveAll(typeof(IAuthenticationService));
         services.Add(ServiceDescriptor.Describe(typeof(IAuthenticationService),
-            sp => new SessionAwareAuthenticationService(inner(sp), sp.GetRequiredService<IOptions<EtcdSessionOptions>>(), sp.GetRequiredService<EtcdSessionDirectory>()), lifetime));
+            sp => new SessionAwareAuthenticationService(inner(sp), sp.GetRequiredService<IOptions<EtcdSessionOptions>>(), sp.GetRequiredService<EtcdSessionDirectory>(),
+                sp.GetServices<IBeforeSignOut>()), lifetime));
     }
 
     private static AuthenticationService DefaultService(IServiceProvider services) =>
@@ -98,13 +107,31 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
             }
         }
 
-        await _inner.SignInAsync(context, scheme, principal, properties).ConfigureAwait(false);
+        context.Items[SigningInKey] = principal;
+        try
+        {
+            await _inner.SignInAsync(context, scheme, principal, properties).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.Items.Remove(SigningInKey);
+        }
     }
+
+    /// <summary>
+    /// Whether <paramref name="context"/> is inside a sign-in: the cookie handler then hands a ticket that already
+    /// exists for the request's cookie to <c>ITicketStore.RenewAsync</c>, although it is a new sign-in, maybe of
+    /// another user.
+    /// </summary>
+    public static bool IsSigningIn(HttpContext? context) => context?.Items.ContainsKey(SigningInKey) == true;
 
     public async Task SignOutAsync(HttpContext context, string? scheme, AuthenticationProperties? properties)
     {
         // A ticket in etcd goes first: if that fails, the user is still signed in everywhere and can retry.
-        await Authentication.TicketSignOut.RemoveTicketAsync(context, scheme).ConfigureAwait(false);
+        foreach (var step in _beforeSignOut)
+        {
+            await step.RunAsync(context, scheme).ConfigureAwait(false);
+        }
 
         // An unavailable session may still exist in etcd: try to delete it, and fail the sign-out if that fails.
         if (_options.Value.DestroyOnSignOut && SessionOf(context) is { } session && (session.IsStored || !session.IsAvailable))

@@ -1,7 +1,9 @@
+using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.Authentication;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Etcd.AspNetCore.Session;
@@ -26,6 +28,7 @@ public static class EtcdAuthenticationBuilderExtensions
         ArgumentNullException.ThrowIfNull(authenticationSchemes);
         var schemes = authenticationSchemes.ToArray();
         builder.Services.AddSingleton<IPostConfigureOptions<CookieAuthenticationOptions>>(sp => new TicketStoreSetup(sp, schemes));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IBeforeSignOut, TicketSignOut>());
         return builder;
     }
 }

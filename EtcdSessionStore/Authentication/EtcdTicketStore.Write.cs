@@ -12,12 +12,14 @@ namespace Etcd.AspNetCore.Session.Authentication;
 internal sealed partial class EtcdTicketStore
 {
     /// <summary>
-    /// Puts the ticket and its index entry on the expiry lease of the ticket, in one transaction: a new ticket
-    /// only if its key is free, a renewed one only if it and its entry still exist (the entry keeps its value and
-    /// moves to the new lease).
+    /// Puts the ticket and its index entry on the expiry lease of the ticket, in one transaction: a renewed ticket
+    /// only if it and its entry still exist (the entry keeps its value and moves to the new lease); otherwise over
+    /// <paramref name="replacing"/> (<see langword="null"/> for a renewal) only if that is still the stored version
+    /// (<see cref="StoredVersion.None"/>: only if the key is free), with the entry of the user it was stored for
+    /// removed and the new one put.
     /// </summary>
     /// <returns><see langword="false"/> when the guard failed: nothing was written.</returns>
-    private async Task<bool> WriteAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, bool isNew, CancellationToken cancellationToken)
+    private async Task<bool> WriteAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, StoredVersion? replacing, CancellationToken cancellationToken)
     {
         var key = ByteString.CopyFromUtf8(storageKey);
         var value = ByteString.CopyFrom(TicketEnvelope.Encode(header.Id, header.User, _protector.Protect(TicketSerializer.Default.Serialize(ticket))));
@@ -28,9 +30,16 @@ internal sealed partial class EtcdTicketStore
             var lease = await _leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
             var txn = new TxnRequest();
             txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } });
-            if (isNew)
+            if (replacing is { } stored)
             {
-                txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+                txn.Compare.Add(stored.ModRevision == 0
+                    ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
+                    : new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = stored.ModRevision });
+                if (stored.User is not null && !string.Equals(stored.User, header.User, StringComparison.Ordinal))
+                {
+                    txn.Success.Add(UserTicketIndex.Delete(KeyPrefix, stored.User, header.Id));
+                }
+
                 if (header.User is not null)
                 {
                     txn.Success.Add(UserTicketIndex.Put(KeyPrefix, header, storageKey, lease));
@@ -56,6 +65,12 @@ internal sealed partial class EtcdTicketStore
                 _leases.Forget(lease); // revoked behind our back: grant it again
             }
         }
+    }
+
+    /// <summary>A stored ticket's etcd version and the user it is indexed under; <see cref="None"/> where none is stored.</summary>
+    private readonly record struct StoredVersion(long ModRevision, string? User)
+    {
+        public static StoredVersion None => default;
     }
 
     private static Compare Exists(ByteString key) => new()

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Format;
@@ -63,7 +64,9 @@ internal sealed partial class EtcdTicketStore : ITicketStore
     public Task RenewAsync(string key, AuthenticationTicket ticket) => RenewAsync(key, ticket, CancellationToken.None);
 
     public Task RenewAsync(string key, AuthenticationTicket ticket, HttpContext httpContext, CancellationToken cancellationToken) =>
-        RenewAsync(key, ticket, cancellationToken);
+        SessionAwareAuthenticationService.IsSigningIn(httpContext)
+            ? SignInOverAsync(key, ticket, httpContext, cancellationToken)
+            : RenewAsync(key, ticket, cancellationToken);
 
     public Task<AuthenticationTicket?> RetrieveAsync(string key) => RetrieveAsync(key, CancellationToken.None);
 
@@ -81,16 +84,69 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         var reference = SessionKeys.NewSecret();
         var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionIdOf(context), _time.GetUtcNow());
         var storageKey = SessionKeys.TicketStorageKey(KeyPrefix, reference);
-        await WriteAsync(storageKey, header, ticket, isNew: true, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(storageKey, header, ticket, StoredVersion.None, cancellationToken).ConfigureAwait(false);
         Log.TicketStored(_logger, header.Id);
         return reference;
+    }
+
+    /// <summary>
+    /// A sign-in on a request whose cookie already named a ticket: the cookie handler keeps the cookie's reference and
+    /// calls <c>RenewAsync</c>, but this is a new sign-in, maybe of another user, and the reference's ticket may be gone
+    /// (revoked, signed out elsewhere). The new ticket replaces whatever is stored under the reference, and the index
+    /// follows in the same transaction (the earlier user's entry removed, the new user's put). Fails with
+    /// <see cref="EtcdSessionException"/>, so the sign-in fails rather than answer as if stored (the browser keeps its
+    /// earlier sign-in).
+    /// </summary>
+    private async Task SignInOverAsync(string reference, AuthenticationTicket ticket, HttpContext? context, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reference);
+        ArgumentNullException.ThrowIfNull(ticket);
+        var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionIdOf(context), _time.GetUtcNow());
+        await ReplaceAsync(SessionKeys.TicketStorageKey(KeyPrefix, reference), header, ticket, onlyOverAnotherUser: false, cancellationToken).ConfigureAwait(false);
+        Log.TicketStored(_logger, header.Id);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="ticket"/> over the version stored under <paramref name="storageKey"/> (or where none is),
+    /// guarded on that version, reading again while a concurrent write wins, until <c>IOTimeout</c> is spent. With
+    /// <paramref name="onlyOverAnotherUser"/>, only over a stored ticket of another user than the new one.
+    /// </summary>
+    /// <returns><see langword="false"/> when <paramref name="onlyOverAnotherUser"/> found no such ticket: nothing was written.</returns>
+    /// <exception cref="EtcdSessionException">etcd failed, or concurrent writes kept winning (<see cref="EtcdSessionErrorKind.Conflict"/>).</exception>
+    private async Task<bool> ReplaceAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, bool onlyOverAnotherUser, CancellationToken cancellationToken)
+    {
+        var budget = RetryBudget.Start(_options.IOTimeout);
+        for (var attempt = 1; ; attempt++)
+        {
+            var stored = await _gateway.GetAsync(storageKey, cancellationToken).ConfigureAwait(false);
+            var version = stored is null ? StoredVersion.None : new StoredVersion(stored.ModRevision, UserInHeader(stored));
+            if (onlyOverAnotherUser && (stored is null || string.Equals(version.User, header.User, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+
+            if (await WriteAsync(storageKey, header, ticket, version, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            if (budget.IsSpent)
+            {
+                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                    $"Sign-in ticket {header.Id} kept changing while a sign-in replaced it; the sign-in was not stored.");
+            }
+
+            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
     /// Sliding expiration: one transaction puts the renewed ticket on its new expiry lease and moves its index
     /// entry there, both only if the ticket still exists, so that a renewal never brings back a ticket that was
     /// revoked or signed out meanwhile. A failure leaves the ticket at its previous expiry (logged); the
-    /// response that renews is not failed for it.
+    /// response that renews is not failed for it. A renewal whose ticket names another user than the stored one
+    /// is a sign-in over another user's (sliding expiration never changes the user; a sign-in made outside
+    /// <c>IAuthenticationService</c> comes here): it replaces the stored ticket, and fails if it cannot.
     /// </summary>
     public async Task RenewAsync(string key, AuthenticationTicket ticket, CancellationToken cancellationToken)
     {
@@ -98,16 +154,28 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         var reference = key; // what the sign-in cookie carries
         ArgumentNullException.ThrowIfNull(ticket);
         var header = new TicketHeader(SessionKeys.TicketId(reference), UserOf(ticket), SessionId: null, _time.GetUtcNow());
+        var storageKey = SessionKeys.TicketStorageKey(KeyPrefix, reference);
         try
         {
-            if (!await WriteAsync(SessionKeys.TicketStorageKey(KeyPrefix, reference), header, ticket, isNew: false, cancellationToken).ConfigureAwait(false))
+            if (await WriteAsync(storageKey, header, ticket, replacing: null, cancellationToken).ConfigureAwait(false))
             {
-                Log.TicketGoneOnRenew(_logger, header.Id);
+                return;
             }
         }
         catch (EtcdSessionException ex)
         {
             Log.TicketRenewFailed(_logger, header.Id, ex.Kind, ex);
+            return;
+        }
+
+        // The guard failed: the ticket is gone, or it is indexed under another user than this one.
+        if (await ReplaceAsync(storageKey, header, ticket, onlyOverAnotherUser: true, cancellationToken).ConfigureAwait(false))
+        {
+            Log.TicketStored(_logger, header.Id);
+        }
+        else
+        {
+            Log.TicketGoneOnRenew(_logger, header.Id);
         }
     }
 

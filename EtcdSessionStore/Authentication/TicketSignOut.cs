@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
@@ -12,13 +13,13 @@ namespace Etcd.AspNetCore.Session.Authentication;
 /// anonymous to it: it would delete the cookie and leave the ticket live in etcd, where a copy of the cookie
 /// would still find it. Read here from the cookie itself, a failure fails the sign-out instead.
 /// </summary>
-internal static class TicketSignOut
+internal sealed class TicketSignOut : IBeforeSignOut
 {
     // The claim in which the cookie handler keeps the ticket store's key (CookieAuthenticationHandler.SessionIdClaim).
     private const string ReferenceClaim = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
 
     /// <exception cref="EtcdSessionException">etcd failed: the ticket may still exist.</exception>
-    public static async Task RemoveTicketAsync(HttpContext context, string? scheme)
+    public async Task RunAsync(HttpContext context, string? scheme)
     {
         var services = context.RequestServices;
         scheme ??= services.GetService<IAuthenticationSchemeProvider>() is { } schemes

@@ -25,7 +25,7 @@ public static class EtcdSessionServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the etcd session store as the app's <see cref="ISessionStore"/>, with one shared etcd client.
-    /// Options are validated at start-up.
+    /// Options are validated at start-up. A second call only adds its configuration of the options.
     /// </summary>
     public static IServiceCollection AddEtcdSession(this IServiceCollection services, Action<EtcdSessionOptions> configure)
     {
@@ -38,7 +38,7 @@ public static class EtcdSessionServiceCollectionExtensions
     /// <summary>
     /// Registers the etcd session store with options bound from configuration, e.g.
     /// <c>builder.Configuration.GetSection("EtcdSession")</c>: the keys are the property names of
-    /// <see cref="EtcdSessionOptions"/>. Options are validated at start-up.
+    /// <see cref="EtcdSessionOptions"/>. Options are validated at start-up. A second call only adds its configuration of the options.
     /// </summary>
     public static IServiceCollection AddEtcdSession(this IServiceCollection services, IConfiguration configuration)
     {
@@ -50,6 +50,14 @@ public static class EtcdSessionServiceCollectionExtensions
 
     private static IServiceCollection AddEtcdSessionCore(this IServiceCollection services)
     {
+        // Once per collection: the hosted services below are added, not tried, and a second near-cache service would
+        // run a second heartbeat and watch over the one cache, overstating its freshness.
+        if (services.Any(d => d.ServiceType == typeof(Registered)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<Registered>();
         services.AddOptions<EtcdSessionOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EtcdSessionOptions>, EtcdSessionOptionsValidator>());
         services.TryAddSingleton<SessionSerializerResolver>();
@@ -103,4 +111,7 @@ public static class EtcdSessionServiceCollectionExtensions
         services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());
         return services;
     }
+
+    /// <summary>Marks a collection that <c>AddEtcdSession</c> has registered its services in.</summary>
+    private sealed class Registered;
 }
