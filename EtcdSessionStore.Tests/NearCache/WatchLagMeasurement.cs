@@ -14,7 +14,8 @@ namespace Etcd.AspNetCore.Session.Tests.NearCache;
 /// instance a and read on instance b (about 100 requests per second in all); for each write, the time from the client's
 /// receipt of a's answer to b's watch loop having applied the event of that revision. Not part of the normal run:
 /// <c>dotnet test EtcdSessionStore.Tests -c Release --filter "Category=Measurement" --logger "console;verbosity=detailed"</c>;
-/// <c>WATCHLAG_RPS</c>, <c>WATCHLAG_CLIENTS</c> and <c>WATCHLAG_SECONDS</c> change the load (100, 8, 30 by default).
+/// <c>WATCHLAG_RPS</c>, <c>WATCHLAG_CLIENTS</c> and <c>WATCHLAG_SECONDS</c> change the load (100, 8, 30 by default), and
+/// <c>WATCHLAG_VALUE_BYTES</c> the size of each value written (each session holds up to 16 of them; 1 by default).
 /// </summary>
 [Explicit("A measurement: run it on its own (see the summary).")]
 [Category("Measurement")]
@@ -23,6 +24,7 @@ public sealed class WatchLagMeasurement
     private static readonly int Clients = Setting("WATCHLAG_CLIENTS", 8);
     private static readonly double RequestsPerSecond = Setting("WATCHLAG_RPS", 100);
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(Setting("WATCHLAG_SECONDS", 30));
+    private static readonly int ValueBytes = Setting("WATCHLAG_VALUE_BYTES", 1);
 
     [Test]
     public async Task WatchLag_FromAWritesAcknowledgementOnOneInstance_ToItsEventAppliedOnAnother()
@@ -45,7 +47,8 @@ public sealed class WatchLagMeasurement
             for (var i = 0; clock.Elapsed < Duration; i++)
             {
                 var round = Stopwatch.GetTimestamp();
-                using (var written = await browser.PostAsync($"{a.Url}/set?k=n&v={i}", null))
+                var value = i.ToString(CultureInfo.InvariantCulture).PadRight(ValueBytes, 'x');
+                using (var written = await browser.PostAsync($"{a.Url}/set?k=n{i % 16}&v={value}", null))
                 {
                     var at = Stopwatch.GetTimestamp();
                     written.EnsureSuccessStatusCode();
@@ -53,7 +56,7 @@ public sealed class WatchLagMeasurement
                     acknowledged.Add((long.Parse(token[(token.LastIndexOf('.') + 1)..], CultureInfo.InvariantCulture), at));
                 }
 
-                using (var read = await browser.GetAsync($"{b.Url}/get?k=n"))
+                using (var read = await browser.GetAsync($"{b.Url}/get?k=n{i % 16}"))
                 {
                     read.EnsureSuccessStatusCode();
                 }
@@ -85,7 +88,7 @@ public sealed class WatchLagMeasurement
         double Percentile(double p) => lags[Math.Min(lags.Count - 1, (int)Math.Ceiling(p * lags.Count) - 1)];
         var rate = acknowledged.Count * 2 / clock.Elapsed.TotalSeconds;
         await TestContext.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"Watch lag over {lags.Count} writes at {rate:0} requests/s, two instances, {Environment.ProcessorCount} cores: p50 {Percentile(0.5):0.0} ms, p99 {Percentile(0.99):0.0} ms, max {lags[^1]:0.0} ms; {lags.Count(l => l < 0)} events applied before the client had the answer; {missing} never seen."));
+            $"Watch lag over {lags.Count} writes at {rate:0} requests/s, values of {ValueBytes} bytes, two instances, {Environment.ProcessorCount} cores: p50 {Percentile(0.5):0.0} ms, p99 {Percentile(0.99):0.0} ms, max {lags[^1]:0.0} ms; {lags.Count(l => l < 0)} events applied before the client had the answer; {missing} never seen."));
         Assert.Multiple(() =>
         {
             Assert.That(missing, Is.Zero, "every acknowledged write reaches the other instance");
