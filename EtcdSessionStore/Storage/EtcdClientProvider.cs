@@ -80,15 +80,10 @@ internal sealed class EtcdClientProvider : IDisposable
                 tls.Configure(SslOptionsOf(o));
             };
 
-        // The near cache's watch runs on a channel of its own, so that its stream is not shared with calls. Its events
-        // carry every session written under the prefix, values included: a receive window far above HTTP/2's 64 KiB
-        // lets etcd send them as they happen instead of waiting for this instance to read and make room.
+        // The near cache's watch runs on a channel of its own, so that its stream is not shared with calls.
         var streams = new Lazy<GrpcChannel>(() =>
         {
-            var streamOptions = new GrpcChannelOptions
-            {
-                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, InitialHttp2StreamWindowSize = StreamWindowBytes },
-            };
+            var streamOptions = new GrpcChannelOptions();
             channel(streamOptions);
             return GrpcChannel.ForAddress(connection, streamOptions);
         });
@@ -101,9 +96,6 @@ internal sealed class EtcdClientProvider : IDisposable
         var client = new EtcdClient(connection, options.Username, password, configureChannelOptions: channel);
         return new EtcdEndpoint(connection, client, RenewOnce(client, options.Username, password), streams, (options.Username, password), options.StreamInterceptors);
     }
-
-    /// <summary>The HTTP/2 receive window of the watch stream's channel: what it may buffer when the watch loop falls behind.</summary>
-    private const int StreamWindowBytes = 8 * 1024 * 1024;
 
     /// <summary>
     /// dotnet-etcd's channel retries <c>Unavailable</c> by itself (5 attempts, from 1 s apart), on gRPC's retrying call
