@@ -15,11 +15,51 @@ public sealed class SessionCacheTests
     public void AReadReply_ThatArrivesAfterANewerDeletion_DoesNotBringTheSessionBack()
     {
         var cache = FreshCache();
-        cache.Track("s/a");                               // a read of s/a is on its way
+        var read = cache.Track("s/a");                    // a read of s/a is on its way
         cache.Apply(Deleted("s/a", revision: 12));       // meanwhile the session is destroyed at 12
-        cache.OfferStored("s/a", Stored("s/a", 8), 11);  // the read's reply, answered at revision 11
+        read.OfferStored(Stored("s/a", 8), 11);          // the read's reply, answered at revision 11
 
         Assert.That(cache.TryGet("s/a", 0, out _), Is.EqualTo(CacheLookup.Miss));
+    }
+
+    [Test]
+    public void ALateReadReply_DoesNotFillAPlaceholderThatWasEvictedAndTrackedAgain()
+    {
+        var cache = Covered(new SessionCache(Fresh(), 64 * 1024, Decode));
+        var first = cache.Track("s/a");                   // a read of s/a is on its way
+        for (var i = 0; i < 1_000 && cache.Evictions == 0; i++)
+        {
+            cache.Track($"s/{i}");
+            cache.Apply(Put($"s/{i}", i + 2));            // s/a's placeholder is evicted
+        }
+
+        cache.Apply(Deleted("s/a", revision: 2_000));     // missed: s/a is not followed any more
+        cache.Track("s/a");                               // another read of s/a
+        first.OfferStored(Stored("s/a", 8), 11);          // the first read's reply, answered before the deletion
+
+        Assert.That(cache.TryGet("s/a", 0, out _), Is.EqualTo(CacheLookup.Miss), "a reply lands only in the placeholder it was tracked for");
+    }
+
+    [Test]
+    public void ACopyOlderThanTheWatchsCoverage_IsDropped_AndNoReplyThatOldIsAccepted()
+    {
+        var cache = FreshCache();
+        cache.Track("s/old");
+        cache.Apply(Put("s/old", 40));
+        var early = cache.Track("s/early");               // a read answered before the watch (re)opened
+        var late = cache.Track("s/late");                 // one answered after
+
+        cache.Cover(firstRevision: 100);                   // the watch delivers revisions 100 and later
+        early.OfferStored(Stored("s/early", 30), 98);
+        cache.Track("s/late").OfferStored(Stored("s/late", 30), 99);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.TryGet("s/old", 0, out _), Is.EqualTo(CacheLookup.Miss), "current as of 40: events 41 to 99 may be missing");
+            Assert.That(cache.TryGet("s/early", 0, out _), Is.EqualTo(CacheLookup.Miss), "answered as of 98: event 99 may be missing");
+            Assert.That(cache.TryGet("s/late", 0, out _), Is.EqualTo(CacheLookup.Hit), "answered as of 99: the watch delivers everything after it");
+            Assert.That(late, Is.Not.SameAs(cache.Track("s/late")), "the placeholder from before the coverage was dropped: its reply cannot land");
+        });
     }
 
     [Test]
@@ -44,7 +84,7 @@ public sealed class SessionCacheTests
     public void WithoutAProvenHeartbeat_OrPastMaxStaleness_ReadsBypassTheCache()
     {
         var freshness = new CacheFreshness(_time, TimeSpan.FromSeconds(1));
-        var cache = new SessionCache(freshness, 1 << 20, Decode);
+        var cache = Covered(new SessionCache(freshness, 1 << 20, Decode));
         cache.Track("s/a");
         cache.Apply(Put("s/a", 3));
         var beforeAnyHeartbeat = cache.TryGet("s/a", 0, out _);
@@ -68,7 +108,7 @@ public sealed class SessionCacheTests
     public void ManySessions_StayUnderTheSizeLimit_AndRecentlyReadOnesSurvive()
     {
         const long limit = 1 << 20;
-        var cache = new SessionCache(Fresh(), limit, Decode);
+        var cache = Covered(new SessionCache(Fresh(), limit, Decode));
         cache.Track("s/hot");
         cache.Apply(Put("s/hot", 1));
         var maxSize = 0L;
@@ -89,7 +129,14 @@ public sealed class SessionCacheTests
         });
     }
 
-    private SessionCache FreshCache() => new(Fresh(), 1 << 20, Decode);
+    private SessionCache FreshCache() => Covered(new SessionCache(Fresh(), 1 << 20, Decode));
+
+    /// <summary>As the watch leaves it once open: it delivers every revision from the first on.</summary>
+    private static SessionCache Covered(SessionCache cache)
+    {
+        cache.Cover(firstRevision: 1);
+        return cache;
+    }
 
     private CacheFreshness Fresh()
     {

@@ -13,6 +13,7 @@ internal sealed class CacheFreshness
     private readonly Queue<(long Sequence, long SentAt)> _inFlight = new();
     private readonly Lock _gate = new();
     private long _provenAt;
+    private long _watchingSince;
 
     public CacheFreshness(TimeProvider time, TimeSpan maxStaleness)
     {
@@ -25,6 +26,15 @@ internal sealed class CacheFreshness
 
     /// <summary>How far behind the cache may be: the time since the last heartbeat it saw was sent; <see langword="null"/> before the first.</summary>
     public TimeSpan? Age => Volatile.Read(ref _provenAt) is var proven and not 0 ? _time.GetElapsedTime(proven) : null;
+
+    /// <summary>
+    /// How long the open watch has proven nothing: since the last heartbeat it delivered was sent, or, before its first,
+    /// since it opened; <see langword="null"/> while no watch is open.
+    /// </summary>
+    public TimeSpan? Silence => Age ?? (Volatile.Read(ref _watchingSince) is var since and not 0 ? _time.GetElapsedTime(since) : null);
+
+    /// <summary>A watch stream is open: its silence counts from now until it delivers a heartbeat.</summary>
+    public void Watching() => Volatile.Write(ref _watchingSince, _time.GetTimestamp());
 
     /// <summary>The heartbeat <paramref name="sequence"/> is about to be written.</summary>
     public void HeartbeatSending(long sequence)
@@ -56,5 +66,9 @@ internal sealed class CacheFreshness
     }
 
     /// <summary>The watch broke or was restarted: nothing is proven until the next heartbeat arrives.</summary>
-    public void Lost() => Volatile.Write(ref _provenAt, 0);
+    public void Lost()
+    {
+        Volatile.Write(ref _provenAt, 0);
+        Volatile.Write(ref _watchingSince, 0);
+    }
 }

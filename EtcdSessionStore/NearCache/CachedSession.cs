@@ -33,6 +33,9 @@ internal sealed class CachedSession
 
     public bool IsPlaceholder => AsOf == 0;
 
+    /// <summary>The slot this version belongs to: set by <see cref="SessionCache"/> before the version is stored, and carried to every later version.</summary>
+    public CacheTicket? Ticket { get; set; }
+
     public long Size { get; }
 
     /// <summary>For the eviction clock: used since the clock hand last passed.</summary>
@@ -42,7 +45,7 @@ internal sealed class CachedSession
         set => Volatile.Write(ref _referenced, value ? 1 : 0);
     }
 
-    public static CachedSession Placeholder(string storageKey) => new(0, null, null, storageKey.Length);
+    public static CachedSession Placeholder(CacheTicket ticket) => new(0, null, null, ticket.StorageKey.Length) { Ticket = ticket };
 
     public static CachedSession Gone(string storageKey, long revision) => new(revision, null, null, storageKey.Length);
 

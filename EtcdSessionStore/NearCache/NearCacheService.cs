@@ -101,8 +101,9 @@ internal sealed partial class NearCacheService : IHostedService, IAsyncDisposabl
             }
 
             // Heartbeats are written every quarter of MaxStaleness: three MaxStaleness without one delivered means the
-            // stream (not etcd as a whole, whose failures the heartbeat's own calls show) has stopped delivering.
-            var age = _cache.Freshness.Age;
+            // stream (not etcd as a whole, whose failures the heartbeat's own calls show) has stopped delivering. A
+            // stream that has delivered none yet is silent since it opened.
+            var age = _cache.Freshness.Silence;
             if (age > silence && _time.GetElapsedTime(lastRestart) > silence)
             {
                 Log.Silent(_logger, age.Value.TotalMilliseconds);

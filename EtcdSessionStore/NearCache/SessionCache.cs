@@ -8,10 +8,12 @@ namespace Etcd.AspNetCore.Session.NearCache;
 /// <summary>
 /// The sessions this instance used lately, as of the revision etcd last told it, bounded by
 /// <see cref="NearCacheOptions.SizeLimit"/>. Three sources update a slot: the watch (<see cref="Apply"/>), this
-/// instance's own reads and writes (<see cref="OfferStored"/>, <see cref="OfferWritten"/>). A slot only ever moves to a later
-/// revision, so a reply that arrives after a newer event cannot bring an old value (or a deleted session) back; and a
-/// read or write whose result will be offered first places a placeholder (<see cref="Track"/>), so that events for a
-/// key not cached yet are not lost while it is on its way.
+/// instance's own reads and writes (through the <see cref="CacheTicket"/> of <see cref="Track"/>, and <see cref="OfferGone"/>).
+/// A slot only ever moves to a later revision, so a reply that arrives after a newer event cannot bring an old value (or
+/// a deleted session) back; a read or write whose result will be offered first places a placeholder (<see cref="Track"/>),
+/// so that events for a key not cached yet are not lost while it is on its way, and its reply lands only in that
+/// placeholder. A copy is only as fresh as the watch that covers it: nothing is kept or accepted that is current as of a
+/// revision before the one preceding the first the watch delivers (<see cref="Cover"/>).
 /// </summary>
 internal sealed class SessionCache
 {
@@ -22,6 +24,7 @@ internal sealed class SessionCache
     private readonly Func<KeyValue, (StoredSession, Dictionary<string, byte[]>)> _decode;
     private long _size;
     private int _evicting;
+    private long _coveredFrom = long.MaxValue; // no watch open yet: nothing is covered
 
     public SessionCache(CacheFreshness freshness, long sizeLimit, Func<KeyValue, (StoredSession, Dictionary<string, byte[]>)> decode)
     {
@@ -70,30 +73,56 @@ internal sealed class SessionCache
         return CacheLookup.Hit;
     }
 
-    /// <summary>Starts following <paramref name="storageKey"/> before this instance reads or writes it.</summary>
-    public void Track(string storageKey)
+    /// <summary>
+    /// Starts following <paramref name="storageKey"/> before this instance reads or writes it; the reply is offered
+    /// through the returned ticket.
+    /// </summary>
+    public CacheTicket Track(string storageKey)
     {
-        if (_slots.ContainsKey(storageKey))
+        while (true)
         {
-            return;
-        }
+            if (_slots.TryGetValue(storageKey, out var current))
+            {
+                return current.Ticket!; // every slot stored carries the ticket of the Track that added it
+            }
 
-        var placeholder = CachedSession.Placeholder(storageKey);
-        if (_slots.TryAdd(storageKey, placeholder))
-        {
-            Added(storageKey, placeholder.Size);
+            var placeholder = CachedSession.Placeholder(new CacheTicket(this, storageKey));
+            if (_slots.TryAdd(storageKey, placeholder))
+            {
+                Added(storageKey, placeholder.Size);
+                return placeholder.Ticket!;
+            }
         }
     }
 
-    /// <summary>What etcd answered this instance for <paramref name="storageKey"/> (<see langword="null"/>: no such key), current as of <paramref name="asOf"/>.</summary>
-    public void OfferStored(string storageKey, KeyValue? stored, long asOf) =>
-        Replace(storageKey, stored is null ? CachedSession.Gone(storageKey, asOf) : CachedSession.Of(storageKey, stored, asOf));
+    /// <summary>This instance deleted <paramref name="storageKey"/> (destroy, rotation) at <paramref name="revision"/>: a slot that follows it learns at once.</summary>
+    public void OfferGone(string storageKey, long revision) => Replace(storageKey, CachedSession.Gone(storageKey, revision), ticket: null);
 
-    /// <summary>What this instance wrote for <paramref name="storageKey"/>, with the items it wrote (which nobody changes afterwards).</summary>
-    public void OfferWritten(string storageKey, StoredSession written, IReadOnlyDictionary<string, byte[]> items)
+    /// <summary>
+    /// The watch delivers every event from <paramref name="firstRevision"/> on: it opened from "now", or resumes after
+    /// a compaction. A copy current as of an earlier revision than the one before it may have missed events the watch
+    /// will never deliver, so such slots (and the placeholders of replies that may be as old) are dropped, and no such
+    /// reply is accepted from now on.
+    /// </summary>
+    public void Cover(long firstRevision)
     {
-        var kv = new KeyValue { Key = Google.Protobuf.ByteString.CopyFromUtf8(storageKey), Value = written.Value, ModRevision = written.ModRevision, Lease = written.LeaseId };
-        Replace(storageKey, CachedSession.Of(storageKey, kv, written.ModRevision, new CachedSession.Decoded(written, items)));
+        Volatile.Write(ref _coveredFrom, firstRevision);
+        foreach (var (storageKey, slot) in _slots)
+        {
+            if (!IsCovered(slot.AsOf))
+            {
+                Drop(storageKey, slot);
+            }
+        }
+    }
+
+    internal void OfferStored(CacheTicket ticket, KeyValue? stored, long asOf) =>
+        Replace(ticket.StorageKey, stored is null ? CachedSession.Gone(ticket.StorageKey, asOf) : CachedSession.Of(ticket.StorageKey, stored, asOf), ticket);
+
+    internal void OfferWritten(CacheTicket ticket, StoredSession written, IReadOnlyDictionary<string, byte[]> items)
+    {
+        var kv = new KeyValue { Key = Google.Protobuf.ByteString.CopyFromUtf8(ticket.StorageKey), Value = written.Value, ModRevision = written.ModRevision, Lease = written.LeaseId };
+        Replace(ticket.StorageKey, CachedSession.Of(ticket.StorageKey, kv, written.ModRevision, new CachedSession.Decoded(written, items)), ticket);
     }
 
     /// <summary>A watch event: updates the slot of a key this instance follows; ignores every other key without allocating.</summary>
@@ -110,35 +139,57 @@ internal sealed class SessionCache
         var slot = change.Type == Event.Types.EventType.Put
             ? CachedSession.Of(storageKey, change.Kv, change.Kv.ModRevision)
             : CachedSession.Gone(storageKey, change.Kv.ModRevision);
-        Replace(storageKey, slot);
+        Replace(storageKey, slot, ticket: null);
     }
 
-    /// <summary>Forgets everything: the watch missed events it cannot get back (compaction).</summary>
-    public void Clear()
+    /// <summary>Puts <paramref name="slot"/> in the place of an older version; <paramref name="ticket"/>: only in that slot (any, for an event or a deletion).</summary>
+    private void Replace(string storageKey, CachedSession slot, CacheTicket? ticket)
     {
-        _slots.Clear();
-        _clock.Clear();
-        Interlocked.Exchange(ref _size, 0);
-    }
+        if (!IsCovered(slot.AsOf))
+        {
+            return; // the watch may have missed events after it: not cached
+        }
 
-    private void Replace(string storageKey, CachedSession slot)
-    {
         while (_slots.TryGetValue(storageKey, out var current))
         {
+            if (ticket is not null && !ReferenceEquals(current.Ticket, ticket))
+            {
+                return; // evicted and tracked again since: another slot, which may have missed events in between
+            }
+
             if (slot.AsOf <= current.AsOf)
             {
                 return; // the slot already knows a later state
             }
 
             slot.Referenced = current.Referenced;
+            slot.Ticket = current.Ticket;
             if (_slots.TryUpdate(storageKey, slot, current))
             {
                 Grow(slot.Size - current.Size);
+                if (!IsCovered(slot.AsOf))
+                {
+                    Drop(storageKey, slot); // a Cover ran meanwhile and may have passed this key before it was stored
+                }
+
                 return;
             }
         }
 
         // Not followed (evicted meanwhile, or never tracked): events may have been missed, so it is not cached.
+    }
+
+    private bool IsCovered(long asOf) => asOf >= Volatile.Read(ref _coveredFrom) - 1;
+
+    private bool Drop(string storageKey, CachedSession slot)
+    {
+        if (!_slots.TryRemove(new KeyValuePair<string, CachedSession>(storageKey, slot)))
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref _size, -slot.Size);
+        return true;
     }
 
     private void Added(string storageKey, long size)
@@ -182,9 +233,8 @@ internal sealed class SessionCache
                     slot.Referenced = false;
                     _clock.Enqueue(key);
                 }
-                else if (_slots.TryRemove(new KeyValuePair<string, CachedSession>(key, slot)))
+                else if (Drop(key, slot))
                 {
-                    Interlocked.Add(ref _size, -slot.Size);
                     Interlocked.Increment(ref _evictions);
                 }
                 else

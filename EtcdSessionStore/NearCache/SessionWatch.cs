@@ -9,8 +9,9 @@ namespace Etcd.AspNetCore.Session.NearCache;
 /// <summary>
 /// The near cache's watch of the heartbeats and the sessions (<c>{prefix}hb/</c> up to the end of <c>{prefix}s/</c>), on a
 /// stream of its own. Events update <see cref="SessionCache"/>; this instance's delivered heartbeat proves freshness.
-/// After a break it resumes from the next revision (on the next member); when etcd compacted that revision away, the
-/// events in between are gone, so the cache is emptied.
+/// The first stream starts "now"; from then on every stream resumes at the next revision (on the next member), so the
+/// cache's coverage has no gap. When etcd compacted that revision away, the events in between are gone: the watch
+/// resumes at the compact revision, and the cache drops what is older (<see cref="SessionCache.Cover"/>).
 /// </summary>
 internal sealed partial class SessionWatch
 {
@@ -59,6 +60,14 @@ internal sealed partial class SessionWatch
             {
                 using var call = await _gateway.OpenWatchStreamAsync(_from, _to, _next, member, stream.Token).ConfigureAwait(false);
                 Log.Opened(_logger, _next);
+                if (_next == 0)
+                {
+                    // Opened "now": it delivers what follows the revision etcd created it at, and nothing before.
+                    _next = call.ResponseStream.Current.Header.Revision + 1;
+                    _cache.Cover(_next);
+                }
+
+                _cache.Freshness.Watching();
                 attempt = -1;
                 await ReadAsync(call, stream.Token).ConfigureAwait(false);
             }
@@ -94,10 +103,10 @@ internal sealed partial class SessionWatch
             var response = call.ResponseStream.Current;
             if (response.CompactRevision > 0)
             {
-                // The revisions up to it are gone: what was missed cannot be known, so nothing cached can be trusted.
+                // The revisions before it are gone: resume there, with only the copies that are current as of it.
                 Log.Compacted(_logger, _next, response.CompactRevision);
-                _cache.Clear();
-                _next = 0;
+                _next = response.CompactRevision;
+                _cache.Cover(_next);
                 return;
             }
 
@@ -140,7 +149,7 @@ internal sealed partial class SessionWatch
         public static partial void Broken(ILogger logger, string reason, Exception exception);
 
         [LoggerMessage(EventId = 73, EventName = "NearCacheWatchCompacted", Level = LogLevel.Warning,
-            Message = "etcd compacted revision {Revision} away before the near cache's watch resumed (compacted up to {CompactRevision}): the cache was emptied.")]
+            Message = "etcd compacted revision {Revision} away before the near cache's watch resumed (compacted up to {CompactRevision}): sessions cached as of older revisions were dropped, and the watch resumes there.")]
         public static partial void Compacted(ILogger logger, long revision, long compactRevision);
 
         [LoggerMessage(EventId = 74, EventName = "NearCacheWatchCanceled", Level = LogLevel.Warning,

@@ -48,11 +48,11 @@ internal sealed class SessionStorage
             }
         }
 
-        cache?.Track(storageKey); // before the Range: an event that overtakes its answer is not lost
+        var tracked = cache?.Track(storageKey); // before the Range: an event that overtakes its answer is not lost
 
         var response = await _backend.Gateway.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(storageKey) }, cancellationToken).ConfigureAwait(false);
         var kv = response.Kvs.Count == 0 ? null : response.Kvs[0];
-        cache?.OfferStored(storageKey, kv, response.Header.Revision);
+        tracked?.OfferStored(kv, response.Header.Revision);
         var moved = kv is null && lookForMoved && await IsMovedAsync(storageKey, cancellationToken).ConfigureAwait(false);
         return new LoadedSession(kv, null, moved);
     }
@@ -81,7 +81,7 @@ internal sealed class SessionStorage
         var lease = await _backend.Leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
         var touch = SessionTransactions.Touch(storageKey, stored.ModRevision, lease);
         AddIndexWrite(touch, stored.Header, storageKey, lease);
-        _backend.NearCache?.Track(storageKey);
+        var tracked = _backend.NearCache?.Track(storageKey);
         var response = await _backend.Gateway.TxnAsync(touch, cancellationToken).ConfigureAwait(false);
         if (!response.Succeeded)
         {
@@ -89,7 +89,7 @@ internal sealed class SessionStorage
         }
 
         var touched = stored with { ModRevision = response.Header.Revision, LeaseId = lease };
-        _backend.NearCache?.OfferWritten(storageKey, touched, items);
+        tracked?.OfferWritten(touched, items);
         return touched;
     }
 
@@ -111,7 +111,7 @@ internal sealed class SessionStorage
         if (response.Succeeded)
         {
             // This instance never serves the old key again, even before its watch reports the rotation.
-            _backend.NearCache?.OfferStored(oldKey, null, response.Header.Revision);
+            _backend.NearCache?.OfferGone(oldKey, response.Header.Revision);
             return new Rotation(new StoredSession(header, value, response.Header.Revision, stored.LeaseId), null, Gone: false);
         }
 
@@ -147,7 +147,7 @@ internal sealed class SessionStorage
             var response = await _backend.Gateway.TxnAsync(guarded, cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
-                _backend.NearCache?.OfferStored(storageKey, null, response.Header.Revision);
+                _backend.NearCache?.OfferGone(storageKey, response.Header.Revision);
                 return true;
             }
 
@@ -162,7 +162,7 @@ internal sealed class SessionStorage
         }
 
         var removed = await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, header), cancellationToken).ConfigureAwait(false);
-        _backend.NearCache?.OfferStored(storageKey, null, removed.Header.Revision);
+        _backend.NearCache?.OfferGone(storageKey, removed.Header.Revision);
         return true;
     }
 

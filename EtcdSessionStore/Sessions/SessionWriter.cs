@@ -60,7 +60,7 @@ internal sealed class SessionWriter
             }
 
             TxnOutcome response;
-            _backend.NearCache?.Track(storageKey);
+            var tracked = _backend.NearCache?.Track(storageKey);
             try
             {
                 response = await _backend.GroupCommit.WriteAsync(txn, budget).ConfigureAwait(false);
@@ -76,13 +76,13 @@ internal sealed class SessionWriter
                 EtcdSession.Log.Committed(_backend.SessionLogger, header.Id, guard == 0, value.Length);
                 _backend.Metrics?.Committed(created: current is null);
                 var written = new StoredSession(header, value, response.Revision, lease);
-                _backend.NearCache?.OfferWritten(storageKey, written, items);
+                tracked?.OfferWritten(written, items);
                 HandBack(batch, items);
                 return written;
             }
 
             var readBack = response.ReadBack;
-            _backend.NearCache?.OfferStored(storageKey, readBack, response.Revision);
+            tracked?.OfferStored(readBack, response.Revision);
             if (readBack is null)
             {
                 // Rotated to another key, destroyed ("sign out everywhere") or expired while the requests ran: never
