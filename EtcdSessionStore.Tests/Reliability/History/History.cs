@@ -76,6 +76,9 @@ public sealed record Operation
 
     public string? CookieAfter { get; init; }
 
+    /// <summary>The exception the server's handler ended with, if any: for the report, not checked.</summary>
+    public string? ServerError { get; init; }
+
     /// <summary>The client got a complete 2xx response.</summary>
     public bool Acknowledged => Status is >= 200 and < 300;
 

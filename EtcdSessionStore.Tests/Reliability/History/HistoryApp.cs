@@ -144,6 +144,19 @@ internal sealed class HistoryApp : IAsyncDisposable
             return Task.CompletedTask;
         });
 
+        try
+        {
+            await RunAsync(context, session, ct);
+        }
+        catch (Exception ex)
+        {
+            note.Error = $"{ex.GetType().Name}: {ex.Message}";
+            throw;
+        }
+    }
+
+    private static async Task RunAsync(HttpContext context, ISession session, CancellationToken ct)
+    {
         var query = context.Request.Query;
         switch (context.Request.Path.Value)
         {
@@ -196,4 +209,7 @@ internal sealed class ServerNote(string sessionId, string? openedKey)
 
     /// <summary>The session after the request's commit, once the response completed.</summary>
     public string? CommittedSessionId { get; set; }
+
+    /// <summary>The exception the handler ended with, if any (for the run's report).</summary>
+    public string? Error { get; set; }
 }

@@ -23,7 +23,15 @@ public static class HistoryFigures
             ("destroys and sign-outs acknowledged", ops.Count(o => o.Acknowledged && o.EndsSession).ToString(CultureInfo.InvariantCulture)),
             ("statuses", string.Join(", ", statuses)),
             ("faults", string.Join("; ", faults)),
+            ("handler exceptions", string.Join("; ", ops.Where(o => o.ServerError is not null).GroupBy(o => $"{o.Kind} {o.ServerError}")
+                .OrderByDescending(g => g.Count()).Select(g => $"{g.Count()} × {g.Key}"))),
         };
+        if (LongestOnDeadKey(history) is { } stuck)
+        {
+            rows.Add(("longest on a dead key (not a violation)",
+                $"browser {stuck.Browser}: {stuck.Seconds:0.0} s from {stuck.From:0.0} s, {stuck.Requests} requests, {stuck.Refused} refused"));
+        }
+
         foreach (var kind in Enum.GetValues<ViolationKind>())
         {
             rows.Add((Name(kind), violations.Count(v => v.Kind == kind).ToString(CultureInfo.InvariantCulture)));
@@ -36,6 +44,29 @@ public static class HistoryFigures
         }
 
         return table.ToString();
+    }
+
+    /// <summary>
+    /// The longest stretch in which a browser kept sending a key that an acknowledged rotation, sign-in, destroy or
+    /// sign-out had ended (its jar took an older response's cookie after the newer one). No promise covers it, but
+    /// such a browser's writes are refused until it gets a new cookie. A cookie's key is told by its protected part
+    /// (the token before the revision), known once a request opened a session with it.
+    /// </summary>
+    public static (int Browser, double From, double Seconds, int Requests, int Refused)? LongestOnDeadKey(History history)
+    {
+        static string Protected(string cookie) => cookie.LastIndexOf('.') is var dot and > 0 ? cookie[..dot] : cookie;
+        var keyOf = history.Operations.Where(o => o.OpenedKey is not null && o.CookieBefore is not null)
+            .GroupBy(o => Protected(o.CookieBefore!)).ToDictionary(g => g.Key, g => g.First().OpenedKey!, StringComparer.Ordinal);
+        var endedAt = history.Operations.Where(o => o.Acknowledged && o.KillsOpenedKey && o.OpenedKey is not null)
+            .GroupBy(o => o.OpenedKey!).ToDictionary(g => g.Key, g => g.Min(o => o.End), StringComparer.Ordinal);
+        var stretches = history.Operations
+            .Where(o => o.CookieBefore is not null && keyOf.TryGetValue(Protected(o.CookieBefore), out var key)
+                && endedAt.TryGetValue(key, out var ended) && ended < o.Start)
+            .GroupBy(o => (o.Browser, Protected(o.CookieBefore!)))
+            .Select(g => (g.Key.Browser, From: g.Min(o => o.Start), Seconds: g.Max(o => o.End) - g.Min(o => o.Start), Requests: g.Count(),
+                Refused: g.Count(o => !o.Acknowledged && o.Writes.Count > 0)))
+            .ToList();
+        return stretches.Count == 0 ? null : stretches.MaxBy(s => s.Seconds);
     }
 
     /// <summary>Up to <paramref name="perKind"/> violations of each kind, one a line.</summary>

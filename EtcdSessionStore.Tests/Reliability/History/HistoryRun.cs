@@ -246,6 +246,7 @@ internal sealed class HistoryRun
             Items = s.Items,
             CookieBefore = s.CookieBefore,
             CookieAfter = s.CookieAfter,
+            ServerError = note?.Error,
         };
     })];
 

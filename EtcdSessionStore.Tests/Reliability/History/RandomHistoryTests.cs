@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 
 namespace Etcd.AspNetCore.Session.Tests.Reliability.History;
 
@@ -42,6 +43,10 @@ public sealed class RandomHistoryTests
 
         await TestContext.Out.WriteLineAsync(HistoryFigures.Table(history, violations, seed, TimeSpan.FromSeconds(seconds), run.Faults));
         await TestContext.Out.WriteLineAsync(HistoryFigures.Examples(violations, perKind: 5));
+        var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"session-history-{seed}.jsonl");
+        await File.WriteAllLinesAsync(file, history.Operations.Select(o => JsonSerializer.Serialize(o))
+            .Append(JsonSerializer.Serialize(history.FinalSessions)));
+        await TestContext.Out.WriteLineAsync($"History (one operation a line, then what etcd held at the end): {file}");
         Assert.That(violations, Is.Empty,
             $"seed {seed}: {violations.Count} violations ({string.Join(", ", violations.GroupBy(v => v.Kind).Select(g => $"{g.Count()} {HistoryFigures.Name(g.Key)}"))}). Replay with {SeedVariable}={seed}.");
     }
