@@ -18,6 +18,9 @@ public enum OperationKind
     /// <summary>Reads every item.</summary>
     Read,
 
+    /// <summary>Reads every item through a cookie the browser held earlier (a stolen or restored one), leaving the jar alone.</summary>
+    ReadOldCookie,
+
     /// <summary>Moves the session to a new key (change-id).</summary>
     Rotate,
 
@@ -69,7 +72,7 @@ public sealed record Operation
     /// <summary>A hash of the session key under which the request found a stored session; <see langword="null"/> when it found none.</summary>
     public string? OpenedKey { get; init; }
 
-    /// <summary>What a <see cref="OperationKind.Read"/> returned, item by item.</summary>
+    /// <summary>What a read returned, item by item.</summary>
     public IReadOnlyDictionary<string, string>? Items { get; init; }
 
     public string? CookieBefore { get; init; }
@@ -81,6 +84,9 @@ public sealed record Operation
 
     /// <summary>The client got a complete 2xx response.</summary>
     public bool Acknowledged => Status is >= 200 and < 300;
+
+    /// <summary>Reads the session's items.</summary>
+    public bool IsRead => Kind is OperationKind.Read or OperationKind.ReadOldCookie;
 
     /// <summary>Committed after the response started: the client's token could not carry this write's revision.</summary>
     public bool CommitsAfterBody => Kind == OperationKind.SetAfterBody;

@@ -33,7 +33,7 @@ public sealed record Violation(ViolationKind Kind, int OperationId, string Detai
 /// <list type="bullet">
 /// <item>Lost write: what etcd holds at the end, with bound 0 and t = the end of time.</item>
 /// <item>Stale read: every acknowledged read, at its start, with the bound (<c>MaxStaleness</c> plus an allowance).</item>
-/// <item>Read-your-writes: a lone tab's reads, with bound 0, counting only its own writes whose commit could renew
+/// <item>Read-your-writes: a lone tab's reads through its current cookie, with bound 0, counting only its own writes whose commit could renew
 /// its token (not those committed after the response started, which only the staleness bound covers).</item>
 /// <item>Dead key: no request opens a key that an acknowledged rotation, sign-in, destroy or sign-out moved away
 /// from or deleted, once the bound has passed since that request ended.</item>
@@ -85,14 +85,14 @@ public sealed class HistoryChecker
         violations.AddRange(DeadKeysOpened());
         var openedDeadKey = violations.Select(v => v.OperationId).ToHashSet();
         violations.AddRange(LostWrites());
-        foreach (var read in _history.Operations.Where(o => o.Kind == OperationKind.Read && o.Acknowledged && o.SessionId is not null && !openedDeadKey.Contains(o.Id)))
+        foreach (var read in _history.Operations.Where(o => o.IsRead && o.Acknowledged && o.SessionId is not null && !openedDeadKey.Contains(o.Id)))
         {
             if (Misses(read, _bound, _ => true) is { } stale)
             {
                 violations.Add(new Violation(ViolationKind.StaleRead, read.Id, stale));
             }
 
-            if (_history.TabsPerBrowser.GetValueOrDefault(read.Browser) == 1
+            if (read.Kind == OperationKind.Read && _history.TabsPerBrowser.GetValueOrDefault(read.Browser) == 1
                 && Misses(read, 0, w => w.Op.Browser == read.Browser && !w.Op.CommitsAfterBody) is { } missed)
             {
                 violations.Add(new Violation(ViolationKind.ReadYourWritesMiss, read.Id, missed));
@@ -102,9 +102,11 @@ public sealed class HistoryChecker
         return violations;
     }
 
+    /// <summary>One violation per lost operation and session, listing the items it lost (a destroy loses them all).</summary>
     private IEnumerable<Violation> LostWrites()
     {
         var registers = _writes.Keys.Concat(_history.FinalSessions.SelectMany(s => s.Value.Keys.Select(k => (s.Key, k)))).Distinct();
+        var lost = new List<(string Session, int Operation, string Detail)>();
         foreach (var register in registers)
         {
             var final = _history.FinalSessions.GetValueOrDefault(register.Item1)?.GetValueOrDefault(register.Item2);
@@ -115,10 +117,12 @@ public sealed class HistoryChecker
 
             // The acknowledged writes that nothing superseded: one of them should be there.
             var current = WritesTo(register).Where(w => w.Op.Acknowledged && !Superseded(register, w.Op.End, double.PositiveInfinity, 0, _ => true)).ToList();
-            var lost = current.Count > 0 ? current[^1] : null;
-            yield return new Violation(ViolationKind.LostWrite, lost?.Op.Id ?? -1,
-                $"session {register.Item1} item {register.Item2}: etcd holds {Show(final)}; expected {string.Join(" or ", current.Select(Describe))}");
+            lost.Add((register.Item1, current.Count > 0 ? current[^1].Op.Id : -1,
+                $"item {register.Item2}: etcd holds {Show(final)}; expected {string.Join(" or ", current.Select(Describe))}"));
         }
+
+        return lost.GroupBy(l => (l.Session, l.Operation)).Select(g =>
+            new Violation(ViolationKind.LostWrite, g.Key.Operation, $"session {g.Key.Session}: {string.Join("; ", g.Select(l => l.Detail))}"));
     }
 
     /// <summary>Why <paramref name="read"/> is not admissible at its start with <paramref name="bound"/>, or <see langword="null"/>.</summary>

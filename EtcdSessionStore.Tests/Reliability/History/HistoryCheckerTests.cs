@@ -143,6 +143,21 @@ public sealed class HistoryCheckerTests
     }
 
     [Test]
+    public void AnOlderCookieReplayedByALoneTab_IsNoReadYourWritesMiss_ButOpensNoDeadKey()
+    {
+        Operation[] ops =
+        [
+            Op(1, 2, 0, OperationKind.Set, 0.0, 0.1, 200, "T", writes: [("x", "a")]),
+            Op(2, 2, 0, OperationKind.Set, 0.2, 0.3, 200, "T", writes: [("x", "b")], opened: "K1"),
+            Op(3, 2, 0, OperationKind.ReadOldCookie, 0.31, 0.4, 200, "T", items: [("x", "a")], opened: "K1"), // an older token: no promise of its own writes
+            Op(4, 2, 0, OperationKind.Rotate, 1.0, 1.1, 200, "T", opened: "K1"),
+            Op(5, 2, 0, OperationKind.ReadOldCookie, 3.0, 3.1, 200, "T", items: [("x", "b")], opened: "K1"),
+        ];
+
+        Assert.That(Check(ops, Sessions(("T", [("x", "b")])), tabs: 1), Is.EqualTo(new[] { (ViolationKind.DeadKeyOpened, 5) }));
+    }
+
+    [Test]
     public void EveryPlantedViolationInOneHistory_IsReportedOnce()
     {
         Operation[] ops =
@@ -189,7 +204,7 @@ public sealed class HistoryCheckerTests
         SessionId = session,
         OpenedKey = opened,
         Writes = [.. (writes ?? []).Select(w => new ItemWrite(w.Key, w.Value))],
-        Items = kind == OperationKind.Read ? (items ?? []).ToDictionary(i => i.Key, i => i.Value) : null,
+        Items = kind is OperationKind.Read or OperationKind.ReadOldCookie ? (items ?? []).ToDictionary(i => i.Key, i => i.Value) : null,
     };
 
     private static Dictionary<string, IReadOnlyDictionary<string, string>> Sessions(params (string Id, (string Key, string Value)[] Items)[] sessions) =>

@@ -36,7 +36,11 @@ internal sealed class HistoryRun
     private readonly int[] _ports = [EtcdMember.FreePort(), EtcdMember.FreePort()];
     private readonly string _prefix = EtcdFixture.UniquePrefix(nameof(HistoryRun));
     private readonly Microsoft.AspNetCore.DataProtection.IDataProtectionProvider _keyRing = NearCacheApp.NewKeyRing();
+    private readonly ConcurrentDictionary<int, int> _refusedInARow = new();
+    private readonly ConcurrentDictionary<int, List<string>> _cookiesSeen = new();
     private int _nextOperation;
+    private HttpClient? _replays;
+    private int _cookiesCleared;
 
     public HistoryRun(int seed, TimeSpan traffic, TimeSpan maxStaleness)
     {
@@ -47,6 +51,16 @@ internal sealed class HistoryRun
 
     /// <summary>The faults injected, with when (seconds since the run began).</summary>
     public IEnumerable<string> Faults => _faults;
+
+    /// <summary>How often a browser dropped its session cookie after <see cref="RefusalsBeforeClearing"/> refused writes in a row.</summary>
+    public int CookiesCleared => _cookiesCleared;
+
+    /// <summary>
+    /// A browser whose jar ends up with a rotated-away key (a response older than the rotation's arrived after it) has
+    /// its writes refused until it gets a new cookie. Past this many refusals in a row it drops the cookie, as a user
+    /// would after errors, so the run goes on exercising live sessions; the figures show how long browsers stayed stuck.
+    /// </summary>
+    public const int RefusalsBeforeClearing = 3;
 
     public async Task<History> RunAsync()
     {
@@ -75,6 +89,9 @@ internal sealed class HistoryRun
                 clients.Add(client);
                 return TabAsync(b.Key, t, client, jars[b.Key], new Random(unchecked((_seed * 1_000_003) + (b.Key * 101) + t + 1)));
             })).ToList();
+            var replays = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
+            clients.Add(replays);
+            _replays = replays;
             var faults = FaultsAsync(new Random(unchecked(_seed * 1_000_003)), cluster);
             await Task.WhenAll(tabs.Append(faults));
 
@@ -120,30 +137,46 @@ internal sealed class HistoryRun
                 < 35 => (OperationKind.SetTwice, $"/set-twice?k={key}&v={value}&k2={other}&v2={second}", new[] { new ItemWrite(key, value), new ItemWrite(other, second) }),
                 < 43 => (OperationKind.SetAfterBody, $"/set-after-body?k={key}&v={value}", new[] { new ItemWrite(key, value) }),
                 < 50 => (OperationKind.Remove, $"/remove?k={key}", new[] { new ItemWrite(key, null) }),
-                < 84 => (OperationKind.Read, "/read", NoWrites),
+                < 79 => (OperationKind.Read, "/read", NoWrites),
+                < 84 => (OperationKind.ReadOldCookie, "/read", NoWrites),
                 < 89 => (OperationKind.Rotate, "/rotate", NoWrites),
                 < 92 => (OperationKind.Destroy, "/destroy", NoWrites),
                 < 97 => (OperationKind.SignIn, $"/sign-in?user=u{browser}", NoWrites),
                 _ => (OperationKind.SignOut, "/sign-out", NoWrites),
             };
-            await SendAsync(client, jar, new Sent(Interlocked.Increment(ref _nextOperation), browser, tab, instance, kind, writes), path);
+            var pick = random.Next(int.MaxValue);
+            var seen = _cookiesSeen.GetOrAdd(browser, _ => []);
+            string? replay;
+            lock (seen)
+            {
+                replay = kind == OperationKind.ReadOldCookie && seen.Count > 0 ? seen[pick % seen.Count] : null;
+            }
+
+            kind = kind == OperationKind.ReadOldCookie && replay is null ? OperationKind.Read : kind;
+            await SendAsync(replay is null ? client : _replays!, jar, new Sent(Interlocked.Increment(ref _nextOperation), browser, tab, instance, kind, writes), path, replay);
             await Task.Delay(random.Next(0, 30));
         }
     }
 
-    private async Task SendAsync(HttpClient client, CookieContainer jar, Sent op, string path)
+    /// <param name="replay">A cookie the browser held earlier, sent instead of the jar's (whose client keeps no cookies).</param>
+    private async Task SendAsync(HttpClient client, CookieContainer jar, Sent op, string path, string? replay)
     {
         var url = _apps[op.Instance]?.Url ?? $"http://127.0.0.1:{_ports[op.Instance]}";
-        op.CookieBefore = SessionCookie(jar, url);
+        op.CookieBefore = replay ?? SessionCookie(jar, url);
         op.Start = Now;
         try
         {
-            using var request = new HttpRequestMessage(op.Kind == OperationKind.Read ? HttpMethod.Get : HttpMethod.Post, url + path);
+            using var request = new HttpRequestMessage(op.Kind is OperationKind.Read or OperationKind.ReadOldCookie ? HttpMethod.Get : HttpMethod.Post, url + path);
             request.Headers.Add("X-Op", op.Id.ToString(CultureInfo.InvariantCulture));
+            if (replay is not null)
+            {
+                request.Headers.Add("Cookie", $"{EtcdSessionDefaults.CookieName}={replay}");
+            }
+
             using var response = await client.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync(); // a commit after the body that fails breaks the body off
             op.Status = (int)response.StatusCode;
-            if (op.Kind == OperationKind.Read && response.IsSuccessStatusCode)
+            if (op.Kind is OperationKind.Read or OperationKind.ReadOldCookie && response.IsSuccessStatusCode)
             {
                 op.Items = JsonSerializer.Deserialize<Dictionary<string, string>>(body);
             }
@@ -154,8 +187,30 @@ internal sealed class HistoryRun
         }
 
         op.End = Now;
-        op.CookieAfter = SessionCookie(jar, url);
+        op.CookieAfter = replay is null ? SessionCookie(jar, url) : null;
         _sent.Add(op);
+        if (op.CookieAfter is { } after)
+        {
+            var seen = _cookiesSeen.GetOrAdd(op.Browser, _ => []);
+            lock (seen)
+            {
+                if (seen.Count == 0 || seen[^1] != after)
+                {
+                    seen.Add(after);
+                }
+            }
+        }
+
+        if (op.Writes.Length > 0 || op.Kind == OperationKind.SignIn)
+        {
+            var refused = op.Status is 409 or 500 ? _refusedInARow.AddOrUpdate(op.Browser, 1, (_, n) => n + 1) : (_refusedInARow[op.Browser] = 0);
+            if (refused >= RefusalsBeforeClearing && jar.GetCookies(new Uri(url))[EtcdSessionDefaults.CookieName] is { } cookie)
+            {
+                cookie.Expired = true;
+                _refusedInARow[op.Browser] = 0;
+                Interlocked.Increment(ref _cookiesCleared);
+            }
+        }
     }
 
     /// <summary>The schedule: an instance restarted, a watch held back, replies dropped, a member frozen then killed.</summary>

@@ -41,7 +41,7 @@ public sealed class RandomHistoryTests
         var history = await run.RunAsync();
         var violations = new HistoryChecker(history, MaxStaleness + Allowance).Check();
 
-        await TestContext.Out.WriteLineAsync(HistoryFigures.Table(history, violations, seed, TimeSpan.FromSeconds(seconds), run.Faults));
+        await TestContext.Out.WriteLineAsync(HistoryFigures.Table(history, violations, MaxStaleness + Allowance, seed, TimeSpan.FromSeconds(seconds), run.Faults, run.CookiesCleared));
         await TestContext.Out.WriteLineAsync(HistoryFigures.Examples(violations, perKind: 5));
         var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"session-history-{seed}.jsonl");
         await File.WriteAllLinesAsync(file, history.Operations.Select(o => JsonSerializer.Serialize(o))
