@@ -16,7 +16,8 @@ namespace Etcd.AspNetCore.Session.Tests.Reliability.History;
 /// Drives one randomized run: two <see cref="HistoryApp"/> instances over a 3-member cluster, browsers whose tabs
 /// share a cookie jar sending random operations to either instance, faults on a schedule, and the record of it all
 /// as a <see cref="History"/> with what etcd holds at the end. The seed fixes every choice (browsers, tabs,
-/// operations, instances, pauses, faults); only timing differs between two runs of one seed.
+/// operations, instances, pauses, faults); timing differs between two runs of one seed, and with it what the
+/// requests find (which cookie a tab sends, which older cookie a replay picks).
 /// </summary>
 internal sealed class HistoryRun
 {
@@ -181,7 +182,7 @@ internal sealed class HistoryRun
                 op.Items = JsonSerializer.Deserialize<Dictionary<string, string>>(body);
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException or JsonException)
         {
             op.Status = 0;
         }
