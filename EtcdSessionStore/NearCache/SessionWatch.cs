@@ -103,7 +103,7 @@ internal sealed partial class SessionWatch
             var response = call.ResponseStream.Current;
             if (response.CompactRevision > 0)
             {
-                // The revisions before it are gone: resume there, with only the copies that are current as of it.
+                // The revisions before it are gone: resume there, keeping only copies current as of the revision before it or later.
                 Log.Compacted(_logger, _next, response.CompactRevision);
                 _next = response.CompactRevision;
                 _cache.Cover(_next);
