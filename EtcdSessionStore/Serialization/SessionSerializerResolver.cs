@@ -104,8 +104,9 @@ internal sealed class SessionSerializerResolver
         }
 
         InvalidOperationException Invalid(string why) =>
-            new($"{Setting} '{options.Serializer}' is invalid: {why}. Registered serializers: {names}; " +
-                $"or give the assembly-qualified name of a class that implements {nameof(ISessionSerializer)}, e.g. 'MyApp.Sessions.MySerializer, MyApp'.");
+            new($"{Setting} '{options.Serializer}' is invalid: {why}. Registered serializers: {names}" + (RuntimeFeature.IsDynamicCodeSupported
+                ? $"; or give the assembly-qualified name of a class that implements {nameof(ISessionSerializer)}, e.g. 'MyApp.Sessions.MySerializer, MyApp'."
+                : "."));
 
         [RequiresUnreferencedCode(TypeNameMessage)]
         Type LoadType(string typeName)
