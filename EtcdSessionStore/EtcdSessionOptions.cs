@@ -51,8 +51,11 @@ public sealed class EtcdSessionOptions
     /// <summary>The near cache of sessions in this app instance (configuration section <c>EtcdSession:NearCache</c>).</summary>
     public NearCacheOptions NearCache { get; set; } = new();
 
-    /// <summary>Interceptors of the store's own streams (the near cache's watch): a seam for tests.</summary>
-    internal Grpc.Core.Interceptors.Interceptor[] StreamInterceptors { get; set; } = [];
+    /// <summary>
+    /// Interceptors of the store's own streams (the near cache's watch): a seam for tests. A field, so that the
+    /// configuration binding generator, which binds properties and cannot bind these, leaves it alone.
+    /// </summary>
+    internal Grpc.Core.Interceptors.Interceptor[] StreamInterceptors = [];
 
     /// <summary>The deadline of each etcd call.</summary>
     /// <value>The default value is 5 seconds.</value>

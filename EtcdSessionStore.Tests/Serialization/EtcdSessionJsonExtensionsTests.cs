@@ -2,6 +2,7 @@ using System.Text;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Etcd.AspNetCore.Session.Tests.Serialization;
 
@@ -90,6 +91,52 @@ public sealed class EtcdSessionJsonExtensionsTests
         Assert.That(() => session.GetJson<object>("v"), Throws.InstanceOf<FormatException>());
     }
 
+    [Test]
+    public void SourceGeneratedMetadata_WithTheDocumentedOptions_StoresTheSameJsonAsReflection()
+    {
+        var basket = new Basket { Owner = "bob", Count = 2 };
+        var viaReflection = new InMemorySession();
+        viaReflection.SetJson("cart", SampleCart);
+        viaReflection.SetJson("basket", basket);
+        var viaContext = new InMemorySession();
+        viaContext.SetJson("cart", SampleCart, SessionValuesJsonContext.Default.Cart);
+        viaContext.SetJson("basket", basket, SessionValuesJsonContext.Default.Basket);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(viaContext.Get("cart"), Is.EqualTo(viaReflection.Get("cart")));
+            Assert.That(viaContext.Get("basket"), Is.EqualTo(viaReflection.Get("basket")), "public fields count under both");
+            Assert.That(viaContext.GetJson("cart", SessionValuesJsonContext.Default.Cart)!.Items, Is.EqualTo(SampleCart.Items));
+        });
+    }
+
+    [Test]
+    public void SourceGeneratedMetadata_ReadsCaseInsensitively_AndThrowsFormatExceptionForOtherJson()
+    {
+        var session = new InMemorySession();
+        session.Set("basket", """{"owner":"bob","COUNT":2}"""u8.ToArray());
+        session.Set("bad", """{"Count":"two"}"""u8.ToArray());
+
+        var basket = session.GetJson("basket", SessionValuesJsonContext.Default.Basket);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((basket!.Owner, basket.Count), Is.EqualTo(("bob", 2)));
+            Assert.That(session.GetJson("none", SessionValuesJsonContext.Default.Basket), Is.Null);
+            Assert.That(() => session.GetJson("bad", SessionValuesJsonContext.Default.Basket), Throws.InstanceOf<FormatException>().With.Message.Contains("'bad'"));
+        });
+    }
+
+    /// <summary>A value with a public field, which the documented options include.</summary>
+    public sealed class Basket
+    {
+#pragma warning disable CA1051 // a public field on purpose: IncludeFields is part of the stored format
+        public string Owner = "";
+#pragma warning restore CA1051
+
+        public int Count { get; set; }
+    }
+
     /// <summary>An in-memory ISession: the helpers work on any session, not only the etcd one.</summary>
     private sealed class InMemorySession : ISession
     {
@@ -114,3 +161,9 @@ public sealed class EtcdSessionJsonExtensionsTests
         public bool TryGetValue(string key, out byte[] value) => _items.TryGetValue(key, out value!);
     }
 }
+
+/// <summary>What an AOT app declares for its session values: the options docs/aot.md gives, so the JSON matches SetJson's.</summary>
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, IncludeFields = true, MaxDepth = 32)]
+[JsonSerializable(typeof(EtcdSessionJsonExtensionsTests.Cart))]
+[JsonSerializable(typeof(EtcdSessionJsonExtensionsTests.Basket))]
+internal sealed partial class SessionValuesJsonContext : JsonSerializerContext;

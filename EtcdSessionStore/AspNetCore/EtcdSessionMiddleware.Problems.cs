@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
@@ -64,6 +66,11 @@ internal sealed partial class EtcdSessionMiddleware
             return;
         }
 
-        await context.Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsJsonAsync(problem, ProblemJson.Default.ProblemDetails, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
     }
+
+    // Source-generated (no reflection, so native AOT apps can use it), with the web defaults ASP.NET Core writes problems with.
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(ProblemDetails))]
+    private sealed partial class ProblemJson : JsonSerializerContext;
 }

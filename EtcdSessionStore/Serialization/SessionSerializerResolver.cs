@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Etcd.AspNetCore.Session.Serialization;
@@ -11,6 +13,8 @@ namespace Etcd.AspNetCore.Session.Serialization;
 internal sealed class SessionSerializerResolver
 {
     private const string Setting = EtcdSessionDefaults.ConfigurationSection + ":Serializer";
+    private const string TypeNameMessage =
+        "Finds and creates a serializer type named in the options with reflection. In a trimmed or native AOT app register the serializer with EtcdSessionOptions.AddSerializer and configure its name.";
 
     private static readonly Dictionary<string, Func<IServiceProvider, SessionSerializerOptions, ISessionSerializer>> BuiltIns =
         new(StringComparer.OrdinalIgnoreCase)
@@ -45,6 +49,9 @@ internal sealed class SessionSerializerResolver
         }
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026:RequiresUnreferencedCode", Justification =
+        "Reached only for a serializer configured by type name. In a trimmed app a type or constructor the trimmer removed fails " +
+        "here at start-up, with a message that names the setting, never later; docs/aot.md says to use AddSerializer instead.")]
     private SessionSerializerSet Build(EtcdSessionOptions options)
     {
         var serializerOptions = new SessionSerializerOptions(options.SerializeOptions, options.DeserializeOptions);
@@ -73,19 +80,35 @@ internal sealed class SessionSerializerResolver
             throw Invalid("no serializer is registered under that name");
         }
 
-        var type = LoadType(configured);
-        writer = Create(() => CreateFromType(type, serializerOptions), $"type '{type.FullName}'");
-        if (readers.TryGetValue(writer.Name, out var taken))
+        // A constant false in a native AOT app, where the compiler drops the reflection path below.
+        if (!RuntimeFeature.IsDynamicCodeSupported)
         {
-            throw Invalid($"type '{type.FullName}' calls itself '{writer.Name}', the name of the registered {taken.GetType().Name}; give it a name of its own");
+            throw Invalid("a serializer type name needs reflection, which a native AOT app does not have; register the serializer with EtcdSessionOptions.AddSerializer and configure its name");
         }
 
+        writer = CreateFromTypeName(configured);
         return new SessionSerializerSet(writer, readers.Values);
 
-        InvalidOperationException Invalid(string why) =>
-            new($"{Setting} '{options.Serializer}' is invalid: {why}. Registered serializers: {names}; " +
-                $"or give the assembly-qualified name of a class that implements {nameof(ISessionSerializer)}, e.g. 'MyApp.Sessions.MySerializer, MyApp'.");
+        [RequiresUnreferencedCode(TypeNameMessage)]
+        [RequiresDynamicCode(TypeNameMessage)]
+        ISessionSerializer CreateFromTypeName(string typeName)
+        {
+            var type = LoadType(typeName);
+            var created = Create(() => CreateFromType(type, serializerOptions), $"type '{type.FullName}'");
+            if (readers.TryGetValue(created.Name, out var taken))
+            {
+                throw Invalid($"type '{type.FullName}' calls itself '{created.Name}', the name of the registered {taken.GetType().Name}; give it a name of its own");
+            }
 
+            return created;
+        }
+
+        InvalidOperationException Invalid(string why) =>
+            new($"{Setting} '{options.Serializer}' is invalid: {why}. Registered serializers: {names}" + (RuntimeFeature.IsDynamicCodeSupported
+                ? $"; or give the assembly-qualified name of a class that implements {nameof(ISessionSerializer)}, e.g. 'MyApp.Sessions.MySerializer, MyApp'."
+                : "."));
+
+        [RequiresUnreferencedCode(TypeNameMessage)]
         Type LoadType(string typeName)
         {
             Type? loaded;
@@ -126,6 +149,8 @@ internal sealed class SessionSerializerResolver
 
     // The options object is passed only to a constructor that asks for it: ActivatorUtilities refuses
     // arguments that no constructor takes.
+    [RequiresUnreferencedCode(TypeNameMessage)]
+    [RequiresDynamicCode(TypeNameMessage)]
     private ISessionSerializer CreateFromType(Type type, SessionSerializerOptions options)
     {
         var wantsOptions = type.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(SessionSerializerOptions)));
