@@ -14,6 +14,7 @@ public sealed class EtcdCallInterceptor : Interceptor
     private readonly ConcurrentDictionary<string, int> _byMethod = new(StringComparer.Ordinal);
     private int _calls;
     private (string Method, Func<Task>? BeforeFailing)? _dropNext;
+    private (string Method, Func<Task> BeforeReply)? _holdNext;
 
     public int Calls => Volatile.Read(ref _calls);
 
@@ -39,6 +40,12 @@ public sealed class EtcdCallInterceptor : Interceptor
     /// </summary>
     public void DropNextReply(string method, Func<Task>? beforeFailing = null) => _dropNext = (method, beforeFailing);
 
+    /// <summary>
+    /// The next call of <paramref name="method"/> is applied by etcd, then <paramref name="beforeReply"/> runs, and only
+    /// then does the caller get the reply: another request's call lands in between.
+    /// </summary>
+    public void HoldNextReply(string method, Func<Task> beforeReply) => _holdNext = (method, beforeReply);
+
     public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
         AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
     {
@@ -48,6 +55,13 @@ public sealed class EtcdCallInterceptor : Interceptor
             _dropNext = null;
             var applied = continuation(request, context);
             return Fail<TResponse>(DropAsync(applied.ResponseAsync, drop.BeforeFailing));
+        }
+
+        if (_holdNext is { } hold && hold.Method == context.Method.Name)
+        {
+            _holdNext = null;
+            var held = continuation(request, context);
+            return new AsyncUnaryCall<TResponse>(HoldAsync(held.ResponseAsync, hold.BeforeReply), held.ResponseHeadersAsync, held.GetStatus, held.GetTrailers, held.Dispose);
         }
 
         if (!Failing && FailingMethod != context.Method.Name)
@@ -76,6 +90,13 @@ public sealed class EtcdCallInterceptor : Interceptor
         }
 
         throw new RpcException(new Status(StatusCode.Unavailable, "the reply was lost (simulated)"));
+    }
+
+    private static async Task<TResponse> HoldAsync<TResponse>(Task<TResponse> applied, Func<Task> beforeReply)
+    {
+        var reply = await applied;
+        await beforeReply();
+        return reply;
     }
 
     private static AsyncUnaryCall<TResponse> Fail<TResponse>(Task<TResponse> response) =>

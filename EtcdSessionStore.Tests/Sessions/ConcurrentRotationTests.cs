@@ -97,6 +97,32 @@ public sealed class ConcurrentRotationTests
     }
 
     [Test]
+    public async Task Destroy_OfAStaleView_ThatARotationOvertakesAfterTheReadBack_FailsWithConflict()
+    {
+        var counter = new EtcdCallInterceptor();
+        using var store = CountingTestStore.Create(counter, TimeProvider.System);
+        var seed = await store.SeedAsync(("cart", "apple"));
+        var signOut = await store.OpenAsync(seed.SessionKey); // its view goes stale: another tab writes next
+        var other = await store.OpenAsync(seed.SessionKey);
+        other.SetString("coupon", "half");
+        await other.CommitAsync();
+        var signIn = await store.OpenAsync(seed.SessionKey);
+        string? newSecret = null;
+        // The destroy's guarded delete fails on the stale revision and reads the session back; the sign-in's rotation
+        // commits before the destroy acts on what it read.
+        counter.HoldNextReply("Txn", async () => newSecret = await signIn.RegenerateIdAsync());
+
+        var ex = Assert.ThrowsAsync<EtcdSessionException>(() => signOut.DestroyAsync());
+
+        var rotated = await store.OpenAsync(newSecret!);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ex!.Kind, Is.EqualTo(EtcdSessionErrorKind.Conflict), "the session lives on under the new key: the destroy must not answer as if it had ended it");
+            Assert.That(rotated.GetString("coupon"), Is.EqualTo("half"));
+        });
+    }
+
+    [Test]
     public async Task Destroy_ThroughAKeyRotatedAwayBeforeTheLoad_FailsWithConflict()
     {
         using var store = TestStore.Create();

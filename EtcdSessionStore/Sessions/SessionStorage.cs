@@ -131,39 +131,52 @@ internal sealed class SessionStorage
     }
 
     /// <summary>
-    /// Destroy: deletes the session and its index entry together. Guarded on the revision the request saw, so that a
-    /// binding written meanwhile by another request is read back and its entry deleted too.
+    /// Destroy: deletes the session and its index entry together, guarded on the revision last seen: a write made
+    /// meanwhile (a binding, say) is read back and the delete is tried again on it, within IOTimeout, so that its index
+    /// entry goes too, and a rotation that overtakes the read-back is noticed rather than deleted past. A session this
+    /// request could not read (<paramref name="stored"/> is <see langword="null"/>) is deleted by its key alone.
     /// </summary>
     /// <returns>
     /// <see langword="false"/> when nothing was destroyed because another request rotated the session to a key only it
     /// knows (its "moved" marker is there): the session lives on under that key.
     /// </returns>
+    /// <exception cref="EtcdSessionException">etcd failed, or the session kept changing for all of IOTimeout.</exception>
     public async Task<bool> DestroyAsync(string storageKey, StoredSession? stored, CancellationToken cancellationToken)
     {
-        var header = stored?.Header;
-        if (stored is not null)
+        if (stored is null)
         {
-            var guarded = SessionRemoval.Guarded(KeyPrefix, storageKey, stored.ModRevision, stored.Header);
-            var response = await _backend.Gateway.TxnAsync(guarded, cancellationToken).ConfigureAwait(false);
+            var removed = await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, null), cancellationToken).ConfigureAwait(false);
+            _backend.NearCache?.OfferGone(storageKey, removed.Header.Revision);
+            return true;
+        }
+
+        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
+        var (modRevision, header) = (stored.ModRevision, stored.Header);
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await _backend.Gateway.TxnAsync(SessionRemoval.Guarded(KeyPrefix, storageKey, modRevision, header), cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
                 _backend.NearCache?.OfferGone(storageKey, response.Header.Revision);
                 return true;
             }
 
-            if (SessionTransactions.ReadBack(response) is { } current)
+            if (SessionTransactions.ReadBack(response) is not { } current)
             {
-                header = TryDecodeHeader(current) ?? header;
+                // Gone: destroyed or expired already (done), or rotated away (not destroyed).
+                return !await IsMovedAsync(storageKey, cancellationToken).ConfigureAwait(false);
             }
-            else if (await IsMovedAsync(storageKey, cancellationToken).ConfigureAwait(false))
-            {
-                return false;
-            }
-        }
 
-        var removed = await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, header), cancellationToken).ConfigureAwait(false);
-        _backend.NearCache?.OfferGone(storageKey, removed.Header.Revision);
-        return true;
+            if (budget.IsSpent)
+            {
+                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
+                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                    $"Session {header.Id} kept changing concurrently for longer than IOTimeout while it was being destroyed; it was not destroyed.");
+            }
+
+            (modRevision, header) = (current.ModRevision, TryDecodeHeader(current) ?? header);
+            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A rotation moved the session away from <paramref name="storageKey"/> a moment ago (its marker is there).</summary>
