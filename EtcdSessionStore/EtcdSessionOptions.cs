@@ -57,6 +57,12 @@ public sealed class EtcdSessionOptions
     /// </summary>
     internal Grpc.Core.Interceptors.Interceptor[] StreamInterceptors = [];
 
+    /// <summary>
+    /// Interceptors of the store's unary etcd calls, on a store without etcd authentication (dotnet-etcd's client with
+    /// credentials takes none): a seam for tests, which fail or drop calls with it. A field, as <see cref="StreamInterceptors"/>.
+    /// </summary>
+    internal Grpc.Core.Interceptors.Interceptor[] CallInterceptors = [];
+
     /// <summary>The deadline of each etcd call.</summary>
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan IOTimeout { get; set; } = TimeSpan.FromSeconds(5);

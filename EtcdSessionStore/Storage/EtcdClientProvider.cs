@@ -89,7 +89,8 @@ internal sealed class EtcdClientProvider : IDisposable
         });
         if (string.IsNullOrEmpty(options.Username))
         {
-            return new EtcdEndpoint(connection, new EtcdClient(connection, configureChannelOptions: channel), null, streams, null, options.StreamInterceptors);
+            return new EtcdEndpoint(connection, new EtcdClient(connection, configureChannelOptions: channel, interceptors: options.CallInterceptors), null, streams, null,
+                options.StreamInterceptors);
         }
 
         var password = options.Password ?? string.Empty;

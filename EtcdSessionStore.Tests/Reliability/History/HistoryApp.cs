@@ -2,15 +2,10 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Security.Claims;
 using System.Text.Json;
-using dotnet_etcd;
-using Etcd.AspNetCore.Session.Diagnostics;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
-using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Grpc.Net.Client;
-using Grpc.Net.Client.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
@@ -18,7 +13,6 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Etcd.AspNetCore.Session.Tests.Reliability.History;
@@ -59,13 +53,9 @@ internal sealed class HistoryApp : IAsyncDisposable
             o.KeyPrefix = prefix;
             o.IOTimeout = ioTimeout;
             o.NearCache.MaxStaleness = maxStaleness;
+            o.CallInterceptors = [calls];
+            o.StreamInterceptors = [watch];
         });
-
-        // The store's own pool (one client per member, streams of their own), built here so that calls and the watch
-        // can be intercepted: the options offer a seam for the watch only.
-        builder.Services.AddSingleton(sp => Pool(endpoints, prefix, ioTimeout, calls, watch, sp.GetRequiredService<ILogger<EtcdGateway>>()));
-        builder.Services.Replace(ServiceDescriptor.Singleton(sp => new EtcdGateway(sp.GetRequiredService<EtcdEndpointPool>(), ioTimeout,
-            sp.GetRequiredService<ILogger<EtcdGateway>>(), sp.GetRequiredService<SessionMetrics>())));
         var app = builder.Build();
         app.UseAuthentication();
         app.UseEtcdSession();
@@ -96,27 +86,6 @@ internal sealed class HistoryApp : IAsyncDisposable
         {
             await _app.DisposeAsync();
         }
-    }
-
-    private static EtcdEndpointPool Pool(string endpoints, string prefix, TimeSpan ioTimeout, Interceptor calls, Interceptor watch, ILogger logger)
-    {
-        static void Channel(GrpcChannelOptions o)
-        {
-            o.Credentials = ChannelCredentials.Insecure;
-            o.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
-        }
-
-        EtcdEndpoint Endpoint(string connection) => new(connection, new EtcdClient(connection, configureChannelOptions: Channel, interceptors: [calls]), null,
-            new Lazy<GrpcChannel>(() =>
-            {
-                var options = new GrpcChannelOptions();
-                Channel(options);
-                return GrpcChannel.ForAddress(connection, options);
-            }), null, [watch]);
-
-        var members = endpoints.Split(',').Select(Endpoint).ToList();
-        return new EtcdEndpointPool(members, new EtcdClient(endpoints, configureChannelOptions: Channel), ownsClients: true,
-            EtcdGateway.AttemptTimeoutFor(ioTimeout), prefix, logger);
     }
 
     private static async Task HandleAsync(HttpContext context, ConcurrentDictionary<int, ServerNote> notes)
