@@ -244,14 +244,39 @@ void RunBenchApp(string command, ProcessArgumentBuilder args)
     }
 }
 
+// Exports <revision> of this repository into artifacts/bench-baseline and builds its BenchApp there; returns that
+// build's program, which Bench then runs as one more side in the same interleaved rounds.
+string BuildBaselineBenchApp(string revision)
+{
+    var directory = MakeAbsolute(Directory($"./artifacts/bench-baseline/{revision}"));
+    CleanDirectory(directory);
+    if (StartProcess("sh", new ProcessSettings { Arguments = $"-c \"git archive --format=tar '{revision}' | tar -x -C '{directory}'\"" }) != 0)
+    {
+        throw new CakeException($"git archive {revision} failed: --baseline takes a commit of this repository.");
+    }
+
+    DotNetBuild($"{directory}/bench/EtcdSessionStore.BenchApp/EtcdSessionStore.BenchApp.csproj", new DotNetBuildSettings { Configuration = "Release" });
+    return $"{directory}/bench/EtcdSessionStore.BenchApp/bin/Release/net10.0/EtcdSessionStore.BenchApp.dll";
+}
+
 Task("Bench")
-    .Description("This store (near cache on, and off) vs the stock session over Redis (no persistence; AOF with appendfsync everysec; AOF with appendfsync always) and in memory, under wrk, with etcd calls per request counted by etcd; about 12 minutes. Fails unless read >= 2x and write >= 0.8x the requests/s of Redis with no persistence, <= 0.1 etcd calls per cached read and <= 1.1 per write. Options: --duration=10 --rounds=3 --connections=16 --sessions=1024; a smoke run: --duration=2 --rounds=1.")
+    .Description("This store (near cache on, and off) vs the stock session over Redis (no persistence; AOF with appendfsync everysec; AOF with appendfsync always) and in memory, under wrk, with etcd calls per request counted by etcd; about 12 minutes. Fails unless read >= 2x and write >= 0.8x the requests/s of Redis with no persistence, <= 0.1 etcd calls per cached read and <= 1.1 per write. Options: --duration=10 --rounds=3 --connections=16 --sessions=1024; a smoke run: --duration=2 --rounds=1; --baseline=<commit> also runs the store as that commit built it, in the same rounds (a before/after comparison).")
     .IsDependentOn("EnsureBenchTools")
-    .Does(() => RunBenchApp("http", new ProcessArgumentBuilder()
+    .Does(() =>
+{
+    var arguments = new ProcessArgumentBuilder()
         .Append("--duration").Append(Argument("duration", "10"))
         .Append("--rounds").Append(Argument("rounds", "3"))
         .Append("--connections").Append(Argument("connections", "16"))
-        .Append("--sessions").Append(Argument("sessions", "1024"))));
+        .Append("--sessions").Append(Argument("sessions", "1024"));
+    var baseline = Argument("baseline", "");
+    if (baseline != "")
+    {
+        arguments.Append("--baseline").Append(baseline).Append("--baseline-program").Append(BuildBaselineBenchApp(baseline));
+    }
+
+    RunBenchApp("http", arguments);
+});
 
 Task("BenchScale")
     .Description("Load/commit latency as one etcd member fills (in bulk, in the store's format) to 1M sessions, against a 1k reference; memory, db size, fill time, near-cache hit rate; then expiry with no cleanup job; about 10 minutes. Fails unless p99 stays within 1.5x of the reference and the app's memory within the near cache's SizeLimit. Options: --checkpoints=1000,10000,100000,1000000 --idle=420 --samples=8000 --fill-concurrency=16 --settle=30.")

@@ -83,11 +83,14 @@ internal sealed class ChildProcess : IAsyncDisposable
         return (redis, $"127.0.0.1:{port}");
     }
 
-    /// <summary>This program in <c>serve</c> mode, as a separate process, so the app gets its own runtime and GC.</summary>
-    public static async Task<(ChildProcess Process, Uri BaseAddress)> StartAppAsync(string mode, params string[] extra)
+    /// <summary>
+    /// This program (or <paramref name="program"/>, another build of it) in <c>serve</c> mode, as a separate process,
+    /// so the app gets its own runtime and GC.
+    /// </summary>
+    public static async Task<(ChildProcess Process, Uri BaseAddress)> StartAppAsync(string mode, string? program, params string[] extra)
     {
         var port = FreePort();
-        var dll = typeof(ChildProcess).Assembly.Location;
+        var dll = program ?? typeof(ChildProcess).Assembly.Location;
         var app = Start("dotnet", [dll, "serve", "--mode", mode, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra]);
         var address = new Uri($"http://127.0.0.1:{port}/");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };

@@ -33,7 +33,11 @@ internal static class HttpBenchmark
 
     public static async Task<int> RunAsync(BenchArguments args)
     {
-        var run = new HttpRun(args.Int("duration", 10), args.Int("rounds", 3), args.Int("connections", 16), args.Int("sessions", 1024), DateTimeOffset.UtcNow);
+        var baselineProgram = args.String("baseline-program", "");
+        var run = new HttpRun(args.Int("duration", 10), args.Int("rounds", 3), args.Int("connections", 16), args.Int("sessions", 1024), DateTimeOffset.UtcNow)
+        {
+            Apps = baselineProgram.Length == 0 ? HttpSide.Apps : [.. HttpSide.Apps, HttpSide.Baseline(baselineProgram, args.String("baseline", "baseline"))],
+        };
         var warmup = args.Int("warmup", Math.Min(5, run.Seconds));
         var docs = BenchDoc.DocsDirectory(args);
         var work = Directory.CreateTempSubdirectory("session-bench-");
@@ -44,15 +48,15 @@ internal static class HttpBenchmark
         var apps = new Dictionary<HttpSide, (ChildProcess Process, Uri Address, string Cookies)>();
         try
         {
-            foreach (var side in HttpSide.Apps.Where(s => s.Mode == "redis"))
+            foreach (var side in run.Apps.Where(s => s.Mode == "redis"))
             {
                 redis[side] = await ChildProcess.StartRedisAsync(work.CreateSubdirectory($"redis-{side.Key}").FullName, side.RedisAppendFsync);
             }
 
-            foreach (var side in HttpSide.Apps)
+            foreach (var side in run.Apps)
             {
                 string[] redisArguments = redis.TryGetValue(side, out var server) ? ["--redis", server.Endpoint] : [];
-                var (process, address) = await ChildProcess.StartAppAsync(side.Mode!, ["--etcd", etcd.ClientUrl, .. redisArguments, .. side.ServeArguments]);
+                var (process, address) = await ChildProcess.StartAppAsync(side.Mode!, side.Program, ["--etcd", etcd.ClientUrl, .. redisArguments, .. side.ServeArguments]);
                 var cookies = Path.Combine(work.FullName, $"cookies-{side.Key}.txt");
                 apps[side] = (process, address, cookies);
                 await SessionSeeder.SeedAsync(address, cookies, run.Sessions, run.Connections);
@@ -70,7 +74,7 @@ internal static class HttpBenchmark
                 var seconds = measured ? run.Seconds : warmup;
                 foreach (var (kind, method, path) in Kinds)
                 {
-                    foreach (var side in HttpSide.Apps)
+                    foreach (var side in run.Apps)
                     {
                         var app = apps[side];
                         var server = side.Mode switch { "etcd" => etcd.ProcessId, "redis" => redis[side].Process.Id, _ => (int?)null };
@@ -93,7 +97,7 @@ internal static class HttpBenchmark
             Console.WriteLine();
             Console.WriteLine(markdown);
             HttpChart.Write(Path.Combine(docs, "benchmarks-http.png"), summary,
-                [.. HttpSide.Apps.Select(s => (s.Key, s.Label)), (HttpSide.RawStoreCalls.Key, "etcd alone: the near-cache-off store's calls without the app")]);
+                [.. run.Apps.Select(s => (s.Key, s.Label)), (HttpSide.RawStoreCalls.Key, "etcd alone: the near-cache-off store's calls without the app")]);
             BenchDoc.Replace(docs, "http", markdown);
             return pass ? 0 : 1;
         }

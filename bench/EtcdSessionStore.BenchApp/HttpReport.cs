@@ -22,7 +22,7 @@ internal static class HttpReport
         sb.AppendLine();
         sb.AppendLine("| side | durability of a write | read req/s | read p50 ms | read p99 ms | write req/s | write p50 ms | write p99 ms | failed requests |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var side in HttpSide.Apps.Concat(HttpSide.RawEtcd))
+        foreach (var side in run.Apps.Concat(HttpSide.RawEtcd))
         {
             var (read, write) = (r[(side.Key, "read")], r[(side.Key, "write")]);
             sb.AppendLine(C, $"| {Label(side, run)} | {side.Durability} | {read.PerSecond:N0} | {read.P50Ms:0.00} | {read.P99Ms:0.00} | {write.PerSecond:N0} | {write.P50Ms:0.00} | {write.P99Ms:0.00} | {read.Errors + write.Errors} |");
@@ -34,13 +34,18 @@ internal static class HttpReport
         var targets = new HttpTargets(r);
         sb.AppendLine("| ratio (requests/s) | read | write |");
         sb.AppendLine("|---|---:|---:|");
-        foreach (var store in new[] { HttpSide.Store, HttpSide.StoreWithoutNearCache })
+        foreach (var store in new[] { HttpSide.Store, HttpSide.StoreWithoutNearCache, run.Baseline }.OfType<HttpSide>())
         {
             foreach (var redis in HttpSide.RedisSides)
             {
                 var against = redis.Label.Replace("stock session over ", "", StringComparison.Ordinal);
                 sb.AppendLine(C, $"| {store.Label.Replace(" (etcd)", "", StringComparison.Ordinal)} / {against} | {targets.Ratio(store, redis, "read"):0.00}x | {targets.Ratio(store, redis, "write"):0.00}x |");
             }
+        }
+
+        if (run.Baseline is { } baseline)
+        {
+            sb.AppendLine(C, $"| this store / {baseline.Label.Replace("this store at ", "", StringComparison.Ordinal)} | {targets.Ratio(HttpSide.Store, baseline, "read"):0.00}x | {targets.Ratio(HttpSide.Store, baseline, "write"):0.00}x |");
         }
 
         sb.AppendLine(C, $"| this store / near cache off | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "write"):0.00}x |");
@@ -61,7 +66,7 @@ internal static class HttpReport
         sb.AppendLine();
         sb.AppendLine("| side | read: etcd calls / request | read: Range | read: Txn | read: other | write: etcd calls / request | write: Range | write: Txn | write: other | near-cache hit rate: read | near-cache hit rate: write |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var side in HttpSide.Apps.Concat(HttpSide.RawEtcd).Where(s => s.UsesEtcd))
+        foreach (var side in run.Apps.Concat(HttpSide.RawEtcd).Where(s => s.UsesEtcd))
         {
             var (read, write) = (r[(side.Key, "read")], r[(side.Key, "write")]);
             var cache = side.Mode is null
@@ -80,7 +85,7 @@ internal static class HttpReport
         sb.AppendLine();
         sb.AppendLine("| side | read: app (or client) | read: storage server | write: app (or client) | write: storage server |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var side in HttpSide.Apps.Concat(HttpSide.RawEtcd))
+        foreach (var side in run.Apps.Concat(HttpSide.RawEtcd))
         {
             var (read, write) = (r[(side.Key, "read")], r[(side.Key, "write")]);
             sb.AppendLine(C, $"| {Label(side, run)} | {read.AppCpuUs:0} | {Cpu(read.ServerCpuUs)} | {write.AppCpuUs:0} | {Cpu(write.ServerCpuUs)} |");

@@ -11,6 +11,9 @@ internal sealed record HttpSide(string Key, string Label, string? Mode, string[]
 {
     private const string EtcdDurability = "fsync on every write, raft";
 
+    /// <summary>The BenchApp build that serves this side, or null for this one (see <see cref="Baseline"/>).</summary>
+    public string? Program { get; init; }
+
     /// <summary>This store with default options (the near cache on, where the library has one).</summary>
     public static readonly HttpSide Store = new("etcd", "this store (etcd)", "etcd", [], EtcdDurability);
 
@@ -39,6 +42,13 @@ internal sealed record HttpSide(string Key, string Label, string? Mode, string[]
 
     /// <summary>The app instances, in the order each round runs them.</summary>
     public static readonly HttpSide[] Apps = [Store, StoreWithoutNearCache, Redis, RedisAofEverySec, RedisAofAlways, Memory];
+
+    /// <summary>
+    /// This store as an earlier commit built it (<paramref name="program"/> is that build's BenchApp), on its own key
+    /// prefix, run in the same rounds as the rest: how a change moved the store's ratios to Redis.
+    /// </summary>
+    public static HttpSide Baseline(string program, string revision) =>
+        new("etcd-base", $"this store at {revision} (baseline)", "etcd", ["--EtcdSession:KeyPrefix", "bench-base/"], EtcdDurability) { Program = program };
 
     /// <summary>The stock session over Redis, from no persistence to an fsync on every write.</summary>
     public static readonly HttpSide[] RedisSides = [Redis, RedisAofEverySec, RedisAofAlways];
