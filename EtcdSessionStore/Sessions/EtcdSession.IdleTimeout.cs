@@ -21,7 +21,6 @@ internal sealed partial class EtcdSession
 
         ThrowIfNotWritable();
         _chosenIdleTimeout = idleTimeout;
-        _idleTimeoutChosen = true;
         ChoseIdleTimeout = true;
     }
 
@@ -29,5 +28,5 @@ internal sealed partial class EtcdSession
     internal bool ChoseIdleTimeout { get; private set; }
 
     /// <summary>The idle timeout chosen for this session, stored or about to be, if any.</summary>
-    internal TimeSpan? ChosenIdleTimeout => _idleTimeoutChosen ? _chosenIdleTimeout : _stored?.Header.ChosenIdleTimeout;
+    internal TimeSpan? ChosenIdleTimeout => _chosenIdleTimeout ?? _stored?.Header.ChosenIdleTimeout;
 }

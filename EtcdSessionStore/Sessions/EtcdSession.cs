@@ -9,18 +9,17 @@ namespace Etcd.AspNetCore.Session.Sessions;
 /// <summary>
 /// One request's view of a session stored in etcd: what was loaded, and this request's change log. Load once, then
 /// every synchronous member works in memory; <see cref="CommitAsync"/> writes only what changed, merging with
-/// concurrent writers. It decides; <see cref="SessionStorage"/> does the etcd I/O. Not thread-safe, like every
+/// concurrent writers. It decides; <see cref="SessionRepository"/> does the etcd I/O. Not thread-safe, like every
 /// <see cref="ISession"/>: one request uses it.
 /// </summary>
 internal sealed partial class EtcdSession : ISession
 {
-    private readonly SessionBackend _backend;
+    private readonly SessionRepository _repository;
     private readonly Func<bool>? _tryEstablishSession;
     private bool _closedToNewSessions;
     private readonly bool _strictKeys;
     private readonly TimeSpan _idleTimeout;
-    private TimeSpan? _chosenIdleTimeout;
-    private bool _idleTimeoutChosen;
+    private TimeSpan? _chosenIdleTimeout; // by this request, not committed yet
     private readonly SessionChanges _changes = new();
     private IReadOnlyDictionary<string, byte[]> _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
     private bool _itemsShared;
@@ -31,7 +30,7 @@ internal sealed partial class EtcdSession : ISession
     private string _secret;
     private string _storageKey;
 
-    /// <param name="backend">Shared settings and etcd access.</param>
+    /// <param name="repository">The storage path: every etcd operation of the session.</param>
     /// <param name="secret">The secret session key the client presented, or a new one.</param>
     /// <param name="idleTimeout">The sliding expiry to write the session with.</param>
     /// <param name="tryEstablishSession">
@@ -41,12 +40,12 @@ internal sealed partial class EtcdSession : ISession
     /// <param name="isNewSessionKey">The key was just generated: nothing to load.</param>
     /// <param name="strictKeys">A key that names no readable session is replaced by a new one instead of adopted.</param>
     /// <param name="minRevision">The revision of the client's own last write, as its token says (0 if unknown): the near cache answers only with a version at least as new.</param>
-    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool>? tryEstablishSession, bool isNewSessionKey, bool strictKeys, long minRevision = 0)
+    public EtcdSession(SessionRepository repository, string secret, TimeSpan idleTimeout, Func<bool>? tryEstablishSession, bool isNewSessionKey, bool strictKeys, long minRevision = 0)
     {
         _minRevision = minRevision;
-        _backend = backend;
+        _repository = repository;
         _secret = secret;
-        _storageKey = backend.StorageKey(secret);
+        _storageKey = repository.StorageKey(secret);
         _idleTimeout = idleTimeout;
         _tryEstablishSession = tryEstablishSession;
         _strictKeys = strictKeys;
@@ -74,13 +73,13 @@ internal sealed partial class EtcdSession : ISession
     internal string StorageKey => _storageKey;
 
     /// <summary>Reads of this session may be answered by the near cache (strict keys only: the stock middleware's cookie carries no revision).</summary>
-    internal bool ReadsFromNearCache => _strictKeys && _backend.NearCache is not null;
+    internal bool ReadsFromNearCache => _strictKeys && _repository.ReadsAtRevision;
 
     /// <summary>The session exists in etcd (as this request last saw it).</summary>
     internal bool IsStored => _stored is not null;
 
     /// <summary>The request changed the session (or bound it to a user, or chose its idle timeout) and has not committed yet.</summary>
-    internal bool HasChanges => _changes.Any || _bindingPending || _idleTimeoutChosen;
+    internal bool HasChanges => _changes.Any || _bindingPending || _chosenIdleTimeout is not null;
 
     /// <summary>The request must not push the session's expiry forward (<c>WithoutSessionRefresh()</c>); its writes keep the current expiry.</summary>
     internal bool KeepExpiry { get; set; }
@@ -92,7 +91,7 @@ internal sealed partial class EtcdSession : ISession
     internal DateTimeOffset? Created => _stored?.Header.Created;
 
     /// <summary>When the stored session expires unless used again, if it is stored.</summary>
-    internal DateTimeOffset? ExpiresAt => _stored is null ? null : SessionBackend.DeadlineOf(_stored);
+    internal DateTimeOffset? ExpiresAt => _stored?.Deadline;
 
     /// <inheritdoc />
     public bool IsAvailable => _state == LoadState.Loaded;

@@ -11,11 +11,13 @@ namespace Etcd.AspNetCore.Session;
 /// </summary>
 public sealed class EtcdSessionStore : ISessionStore
 {
-    private readonly SessionBackend _backend;
+    private readonly SessionRepository _repository;
+    private readonly TimeSpan _idleTimeout;
 
-    internal EtcdSessionStore(SessionBackend backend)
+    internal EtcdSessionStore(SessionRepository repository, EtcdSessionOptions options)
     {
-        _backend = backend;
+        _repository = repository;
+        _idleTimeout = options.IdleTimeout;
     }
 
     /// <summary>
@@ -38,7 +40,7 @@ public sealed class EtcdSessionStore : ISessionStore
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionKey);
         ArgumentNullException.ThrowIfNull(tryEstablishSession);
-        return new EtcdSession(_backend, sessionKey, idleTimeout, tryEstablishSession, isNewSessionKey, strictKeys: false);
+        return new EtcdSession(_repository, sessionKey, idleTimeout, tryEstablishSession, isNewSessionKey, strictKeys: false);
     }
 
     /// <summary>
@@ -48,6 +50,6 @@ public sealed class EtcdSessionStore : ISessionStore
     /// <param name="sessionKey">The secret key the client presented, if any.</param>
     /// <param name="minRevision">The revision of the client's last write its token carries (read-your-writes with the near cache).</param>
     internal EtcdSession CreateStrict(string? sessionKey, long minRevision = 0) =>
-        new(_backend, sessionKey ?? SessionKeys.NewSecret(), _backend.Options.IdleTimeout, tryEstablishSession: null,
+        new(_repository, sessionKey ?? SessionKeys.NewSecret(), _idleTimeout, tryEstablishSession: null,
             isNewSessionKey: sessionKey is null, strictKeys: true, minRevision);
 }
