@@ -76,7 +76,7 @@ public sealed class CommitDeadlineTests
 
     private static async Task<EtcdSession> LoadedAsync(SessionRepository backend, string secret)
     {
-        var session = new EtcdSession(backend, secret, TimeSpan.FromMinutes(20), tryEstablishSession: null, isNewSessionKey: true, strictKeys: true);
+        var session = new EtcdSession(backend, secret, TimeSpan.FromMinutes(20), tryEstablishSession: null, isNewSessionKey: true, KeyPolicy.Strict);
         await session.LoadAsync();
         return session;
     }

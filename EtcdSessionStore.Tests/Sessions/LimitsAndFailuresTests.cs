@@ -161,7 +161,7 @@ public sealed class LimitsAndFailuresTests
         var gateway = new EtcdGateway(client, options.IOTimeout, NullLogger.Instance);
         var codec = new SessionCodec(new SessionSerializerSet(new JsonSessionSerializer(), []), options.MaxSessionBytes);
         var backend = new SessionRepository(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance);
-        return new EtcdSession(backend, "secret", options.IdleTimeout, () => true, isNewSessionKey: false, strictKeys: true);
+        return new EtcdSession(backend, "secret", options.IdleTimeout, () => true, isNewSessionKey: false, KeyPolicy.Strict);
     }
 
     private static Google.Protobuf.ByteString StoredValue()

@@ -31,26 +31,23 @@ internal sealed partial class EtcdSession
             return;
         }
 
-        var pending = new PendingCommit(_id, _stored, _changes.Copy(), _items, _idleTimeout, _chosenIdleTimeout, _binding, KeepExpiry);
+        var pending = new PendingCommit(_id, _stored, _changes.Copy(), _items, _idleTimeout, _chosenIdleTimeout, _binding, _keepExpiry);
         _itemsShared = true; // the writer may encode them, and hand them to the near cache
         var committed = await _repository.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
         // The view is now what was stored, which may hold other requests' changes merged in: a later commit, refresh or
         // rotation builds on it, never on this request's older view.
         _stored = committed.Stored;
         _items = committed.Items;
-        WroteThisRequest = true;
+        _wroteThisRequest = true;
         _id = _stored.Header.Id;
         _changes.Reset();
         _bindingPending = false;
         _chosenIdleTimeout = null;
     }
 
-    /// <summary>This request stored a change of the session (the client's token then carries the new revision).</summary>
-    internal bool WroteThisRequest { get; private set; }
-
     private async Task RefreshIfDueAsync(CancellationToken cancellationToken)
     {
-        if (_stored is null || KeepExpiry)
+        if (_stored is null || _keepExpiry)
         {
             return;
         }

@@ -16,7 +16,7 @@ internal sealed partial class EtcdSession
         Loaded loaded;
         try
         {
-            loaded = await _repository.LoadAsync(_storageKey, lookForMoved: _strictKeys, ReadsFromNearCache ? _minRevision : null, cancellationToken).ConfigureAwait(false);
+            loaded = await _repository.LoadAsync(_storageKey, _keys.DetectsRotatedKeys, TokenCarriesRevision ? _minRevision : null, cancellationToken).ConfigureAwait(false);
         }
         catch (EtcdSessionException)
         {
@@ -34,14 +34,14 @@ internal sealed partial class EtcdSession
                 _itemsShared = loaded.Shared;
                 _id = loaded.Stored!.Header.Id;
                 break;
-            case LoadOutcome.Unreadable when !_strictKeys:
+            case LoadOutcome.Unreadable when !_keys.ReplacesUnknownKeys:
                 _state = LoadState.Unavailable; // the key is adopted: a write would overwrite what could not be read
                 break;
             case LoadOutcome.Unreadable:
                 StartOver(newKey: true); // the client gets a new session, never this key
                 break;
             default:
-                StartOver(newKey: _strictKeys); // not found, moved away, or expired
+                StartOver(newKey: _keys.ReplacesUnknownKeys); // not found, moved away, or expired
                 break;
         }
     }
