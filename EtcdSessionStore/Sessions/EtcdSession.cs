@@ -8,9 +8,10 @@ namespace Etcd.AspNetCore.Session.Sessions;
 
 /// <summary>
 /// One request's view of a session stored in etcd: what was loaded, and this request's change log. Load once, then
-/// every synchronous member works in memory; <see cref="CommitAsync"/> writes only what changed, merging with
-/// concurrent writers. It decides; <see cref="SessionRepository"/> does the etcd I/O. Not thread-safe, like every
-/// <see cref="ISession"/>: one request uses it.
+/// every synchronous member works in memory; <see cref="CommitAsync"/> hands <see cref="SessionRepository"/> only what
+/// changed (which merges it with concurrent writers' changes). It decides, and answers what the client's token becomes
+/// (<see cref="TokenFor"/>); the repository does the etcd I/O, and it alone knows the near cache. Not thread-safe, like
+/// every <see cref="ISession"/>: one request uses it.
 /// </summary>
 internal sealed partial class EtcdSession : ISession
 {

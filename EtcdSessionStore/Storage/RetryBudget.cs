@@ -6,8 +6,9 @@ namespace Etcd.AspNetCore.Session.Storage;
 /// A commit's one deadline: <see cref="EtcdSessionOptions.IOTimeout"/> from when the request's commit begins. Set once
 /// and carried through every queue the commit passes (its session's lane, the group transaction's queue), the lease
 /// grant and every attempt, each bounded by what is left (<see cref="Remaining"/>). A guarded write that loses to a
-/// concurrent writer retries until it is spent, not a fixed number of times, with a little jitter between attempts so
-/// that writers racing on one key fall out of step.
+/// concurrent writer retries in the store's one conflict loop (<see cref="RetryConflictsAsync"/>) while another
+/// attempt fits in what is left, not a fixed number of times, with a little jitter between attempts so that writers
+/// racing on one key fall out of step.
 /// </summary>
 internal readonly struct RetryBudget
 {
