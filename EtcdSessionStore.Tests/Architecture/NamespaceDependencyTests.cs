@@ -35,14 +35,14 @@ public sealed partial class NamespaceDependencyTests
     }
 
     [Test]
-    public void OnlyTheSessionLifecycle_TakesSessionBackend()
+    public void OnlyTheSessionLifecycle_TakesSessionRepository()
     {
         // The store (ISessionStore) creates the sessions; everything else takes the services it uses.
         var lifecycle = new[] { typeof(EtcdSessionStore) };
         var takers = typeof(EtcdSessionOptions).Assembly.GetTypes()
-            .Where(t => OuterMost(t).Namespace != typeof(SessionBackend).Namespace && !lifecycle.Contains(t))
+            .Where(t => OuterMost(t).Namespace != typeof(SessionRepository).Namespace && !lifecycle.Contains(t))
             .Where(t => t.GetConstructors(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
-                .Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(SessionBackend))))
+                .Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(SessionRepository))))
             .Select(t => t.FullName);
 
         Assert.That(takers, Is.Empty);

@@ -113,7 +113,7 @@ public sealed class NearCacheApp : IAsyncDisposable
     /// <summary>Waits until the cache has proven it is fresh (its first heartbeat came back through the watch).</summary>
     public async Task WaitUntilFreshAsync(TimeSpan timeout)
     {
-        var cache = _app.Services.GetRequiredService<global::Etcd.AspNetCore.Session.Sessions.SessionBackend>().NearCache!;
+        var cache = _app.Services.GetRequiredService<global::Etcd.AspNetCore.Session.NearCache.NearCacheInstance>().Cache!;
         using var cts = new CancellationTokenSource(timeout);
         while (!cache.Freshness.IsFresh)
         {
@@ -121,7 +121,7 @@ public sealed class NearCacheApp : IAsyncDisposable
         }
     }
 
-    internal global::Etcd.AspNetCore.Session.NearCache.SessionCache Cache => _app.Services.GetRequiredService<global::Etcd.AspNetCore.Session.Sessions.SessionBackend>().NearCache!;
+    internal global::Etcd.AspNetCore.Session.NearCache.SessionCache Cache => _app.Services.GetRequiredService<global::Etcd.AspNetCore.Session.NearCache.NearCacheInstance>().Cache!;
 
     /// <summary>A client with its own cookie jar: one browser, which may talk to several instances of the same host.</summary>
     public static HttpClient NewBrowser(CookieContainer? cookies = null) =>

@@ -66,17 +66,17 @@ public sealed class CommitDeadlineTests
         }
     }
 
-    private static SessionBackend BackendOn(dotnet_etcd.EtcdClient client)
+    private static SessionRepository BackendOn(dotnet_etcd.EtcdClient client)
     {
         var options = new EtcdSessionOptions { IOTimeout = IOTimeout, KeyPrefix = EtcdFixture.UniquePrefix(nameof(CommitDeadlineTests)) };
         var gateway = new EtcdGateway(client, options.IOTimeout, NullLogger.Instance);
         var codec = new SessionCodec(new SessionSerializerSet(new JsonSessionSerializer(), []), options.MaxSessionBytes);
-        return new SessionBackend(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance);
+        return new SessionRepository(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance);
     }
 
-    private static async Task<EtcdSession> LoadedAsync(SessionBackend backend, string secret)
+    private static async Task<EtcdSession> LoadedAsync(SessionRepository backend, string secret)
     {
-        var session = new EtcdSession(backend, secret, backend.Options.IdleTimeout, tryEstablishSession: null, isNewSessionKey: true, strictKeys: true);
+        var session = new EtcdSession(backend, secret, TimeSpan.FromMinutes(20), tryEstablishSession: null, isNewSessionKey: true, KeyPolicy.Strict);
         await session.LoadAsync();
         return session;
     }

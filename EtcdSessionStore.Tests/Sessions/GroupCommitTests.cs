@@ -1,3 +1,6 @@
+using Etcd.AspNetCore.Session.Expiry;
+using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
@@ -17,9 +20,9 @@ public sealed class GroupCommitTests
         var (group, calls, hold) = Create();
         var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
         hold.HoldNext(); // the first write stays in flight until released
-        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
+        var first = group.WriteGroupedAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
         await hold.Held;
-        var queued = Enumerable.Range(0, 16).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
+        var queued = Enumerable.Range(0, 16).Select(i => group.WriteGroupedAsync(SessionTransactions.Create(prefix + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
         hold.Release();
 
         var outcomes = await Task.WhenAll(queued.Append(first));
@@ -41,10 +44,10 @@ public sealed class GroupCommitTests
         var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
         var existing = await EtcdFixture.Client.PutAsync(new Etcdserverpb.PutRequest { Key = ByteString.CopyFromUtf8(prefix + "taken"), Value = ByteString.CopyFromUtf8("theirs") });
         hold.HoldNext();
-        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
+        var first = group.WriteGroupedAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
         await hold.Held;
-        var fine = Enumerable.Range(0, 4).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + "ok" + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
-        var clash = group.WriteAsync(SessionTransactions.Create(prefix + "taken", ByteString.CopyFromUtf8("mine"), 0), Deadline()); // create-if-absent: fails
+        var fine = Enumerable.Range(0, 4).Select(i => group.WriteGroupedAsync(SessionTransactions.Create(prefix + "ok" + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
+        var clash = group.WriteGroupedAsync(SessionTransactions.Create(prefix + "taken", ByteString.CopyFromUtf8("mine"), 0), Deadline()); // create-if-absent: fails
         hold.Release();
 
         await first;
@@ -67,13 +70,13 @@ public sealed class GroupCommitTests
         var (group, calls, hold) = Create();
         var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
         hold.HoldNext();
-        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
+        var first = group.WriteGroupedAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
         await hold.Held;
         // A rotated, signed-in session's old-key and new-key writes both put the user's index entry.
         var oldKey = WithIndex(SessionTransactions.Create(prefix + "old", ByteString.CopyFromUtf8("o"), 0), prefix + "user/index");
         var newKey = WithIndex(SessionTransactions.Create(prefix + "new", ByteString.CopyFromUtf8("n"), 0), prefix + "user/index");
-        var overlapping = new[] { group.WriteAsync(oldKey, Deadline()), group.WriteAsync(newKey, Deadline()) };
-        var unrelated = Enumerable.Range(0, 8).Select(i => group.WriteAsync(SessionTransactions.Create(prefix + "other" + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
+        var overlapping = new[] { group.WriteGroupedAsync(oldKey, Deadline()), group.WriteGroupedAsync(newKey, Deadline()) };
+        var unrelated = Enumerable.Range(0, 8).Select(i => group.WriteGroupedAsync(SessionTransactions.Create(prefix + "other" + i, ByteString.CopyFromUtf8("v"), 0), Deadline())).ToArray();
         hold.Release();
 
         await first;
@@ -102,11 +105,11 @@ public sealed class GroupCommitTests
         }
 
         hold.HoldNext();
-        var first = group.WriteAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
+        var first = group.WriteGroupedAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
         await hold.Held;
         // Small writes guarded on a revision each session has moved past: every guard fails and every key is read back.
         var stale = Enumerable.Range(0, Sessions)
-            .Select(i => group.WriteAsync(SessionTransactions.Update(prefix + i, stored[i] - 1, ByteString.CopyFromUtf8("small"), 0), Deadline())).ToArray();
+            .Select(i => group.WriteGroupedAsync(SessionTransactions.Update(prefix + i, stored[i] - 1, ByteString.CopyFromUtf8("small"), 0), Deadline())).ToArray();
         hold.Release();
 
         await first;
@@ -128,11 +131,14 @@ public sealed class GroupCommitTests
         return txn;
     }
 
-    private static (GroupCommit Group, HoldingInterceptor Calls, HoldingInterceptor Hold) Create()
+    private static (SessionRepository Group, HoldingInterceptor Calls, HoldingInterceptor Hold) Create()
     {
         var hold = new HoldingInterceptor();
         var client = new dotnet_etcd.EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [hold]);
-        return (new GroupCommit(new EtcdGateway(client, TimeSpan.FromSeconds(5), NullLogger.Instance)), hold, hold);
+        var gateway = new EtcdGateway(client, TimeSpan.FromSeconds(5), NullLogger.Instance);
+        var options = new EtcdSessionOptions();
+        var codec = new SessionCodec(new SessionSerializerSet(new JsonSessionSerializer(), []), options.MaxSessionBytes);
+        return (new SessionRepository(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance), hold, hold);
     }
 
     /// <summary>Counts Txn calls, and holds the reply of the next one until <see cref="Release"/>: a transaction in flight.</summary>

@@ -160,8 +160,8 @@ public sealed class LimitsAndFailuresTests
         var options = new EtcdSessionOptions { IOTimeout = ioTimeout ?? TimeSpan.FromSeconds(5) };
         var gateway = new EtcdGateway(client, options.IOTimeout, NullLogger.Instance);
         var codec = new SessionCodec(new SessionSerializerSet(new JsonSessionSerializer(), []), options.MaxSessionBytes);
-        var backend = new SessionBackend(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance);
-        return new EtcdSession(backend, "secret", options.IdleTimeout, () => true, isNewSessionKey: false, strictKeys: true);
+        var backend = new SessionRepository(options, gateway, new ExpiryLeasePool(gateway, TimeProvider.System), codec, TimeProvider.System, NullLoggerFactory.Instance);
+        return new EtcdSession(backend, "secret", options.IdleTimeout, () => true, isNewSessionKey: false, KeyPolicy.Strict);
     }
 
     private static Google.Protobuf.ByteString StoredValue()

@@ -112,29 +112,16 @@ internal sealed partial class EtcdSessionMiddleware
             return null;
         }
 
-        /// <summary>Issues the cookie for a stored session whose key the client does not have, or deletes a dead one.</summary>
+        /// <summary>Writes what the session answers for the client's token: a new cookie, its deletion, or nothing.</summary>
         public async Task WriteCookieAsync()
         {
-            if (!Session.IsAvailable || Session.Moved)
+            var token = Session.TokenFor();
+            if (token.Action == TokenAction.Issue)
             {
-                return; // unknown state, or the browser may already hold the rotated key: leave its cookie alone
+                await _cookie.AppendAsync(_context, token.Secret!, token.Revision, token.MaxAge, _presented, CancellationToken.None).ConfigureAwait(false);
             }
-
-            if (Session.IsStored)
+            else if (token.Action == TokenAction.Delete)
             {
-                // A session with an idle timeout of its own ("remember me") gets a persistent cookie that lives as long.
-                // With the near cache, a write also renews the token: it carries the write's revision, so that the next
-                // request, on whichever instance, reads at least that version (read-your-writes).
-                if (!string.Equals(Session.SessionKey, _presented.Secret, StringComparison.Ordinal) || Session.ChoseIdleTimeout
-                    || (Session.WroteThisRequest && Session.ReadsFromNearCache))
-                {
-                    await _cookie.AppendAsync(_context, Session.SessionKey, Session.ReadsFromNearCache ? Session.Revision ?? 0 : 0,
-                        Session.ChosenIdleTimeout, _presented, CancellationToken.None).ConfigureAwait(false);
-                }
-            }
-            else if (_presented.Present)
-            {
-                // Destroyed, expired, unknown or unreadable: the old cookie opens nothing any more.
                 _cookie.Delete(_context);
             }
         }

@@ -58,10 +58,11 @@ internal sealed partial class EtcdSessionMiddleware
 
         var serverResponse = context.Features.GetRequiredFeature<IHttpResponseFeature>();
         var onStarting = new OnStartingBeforeCommitFeature(serverResponse);
-        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, presented.Revision), onStarting, _logger);
+        var session = _store.CreateStrict(presented.Secret, presented.Revision, presented.Present,
+            keepExpiry: endpoint?.Metadata.GetMetadata<WithoutSessionRefreshAttribute>() is not null, unavailable: presented.KeyRingFailure is not null);
+        var request = new RequestState(context, _cookie, presented, session, onStarting, _logger);
         if (presented.KeyRingFailure is { } keyRingFailure)
         {
-            request.Session.MarkUnavailable();
             if (!await ContinueAfterLoadFailureAsync(context, keyRingFailure).ConfigureAwait(false))
             {
                 return;
@@ -85,7 +86,6 @@ internal sealed partial class EtcdSessionMiddleware
             }
         }
 
-        request.Session.KeepExpiry = endpoint?.Metadata.GetMetadata<WithoutSessionRefreshAttribute>() is not null;
         if (_options.Value.EndSignInWithSession && !await EndSignInWithoutSessionAsync(context, request).ConfigureAwait(false))
         {
             return;

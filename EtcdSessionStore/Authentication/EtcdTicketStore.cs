@@ -113,32 +113,19 @@ internal sealed partial class EtcdTicketStore : ITicketStore
     /// </summary>
     /// <returns><see langword="false"/> when <paramref name="onlyOverAnotherUser"/> found no such ticket: nothing was written.</returns>
     /// <exception cref="EtcdSessionException">etcd failed, or concurrent writes kept winning (<see cref="EtcdSessionErrorKind.Conflict"/>).</exception>
-    private async Task<bool> ReplaceAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, bool onlyOverAnotherUser, CancellationToken cancellationToken)
-    {
-        var budget = RetryBudget.Start(_options.IOTimeout);
-        for (var attempt = 1; ; attempt++)
+    private Task<bool> ReplaceAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, bool onlyOverAnotherUser, CancellationToken cancellationToken) =>
+        RetryBudget.RetryConflictsAsync<bool>(RetryBudget.Start(_options.IOTimeout), async _ =>
         {
             var stored = await _gateway.GetAsync(storageKey, cancellationToken).ConfigureAwait(false);
             var version = stored is null ? StoredVersion.None : new StoredVersion(stored.ModRevision, UserInHeader(stored));
             if (onlyOverAnotherUser && (stored is null || string.Equals(version.User, header.User, StringComparison.Ordinal)))
             {
-                return false;
+                return (true, false);
             }
 
-            if (await WriteAsync(storageKey, header, ticket, version, cancellationToken).ConfigureAwait(false))
-            {
-                return true;
-            }
-
-            if (budget.IsSpent)
-            {
-                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
-                    $"Sign-in ticket {header.Id} kept changing while a sign-in replaced it; the sign-in was not stored.");
-            }
-
-            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-        }
-    }
+            return await WriteAsync(storageKey, header, ticket, version, cancellationToken).ConfigureAwait(false) ? (true, true) : default;
+        }, () => throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+            $"Sign-in ticket {header.Id} kept changing while a sign-in replaced it; the sign-in was not stored."), cancellationToken);
 
     /// <summary>
     /// Sliding expiration: one transaction puts the renewed ticket on its new expiry lease and moves its index

@@ -91,11 +91,11 @@ public static class EtcdSessionServiceCollectionExtensions
         });
         services.AddSingleton(sp => NearCacheService.Create(sp.GetRequiredService<NearCacheInstance>().Cache, sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value,
             sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<ExpiryLeasePool>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
-        services.TryAddSingleton(sp => new SessionBackend(
+        services.TryAddSingleton(sp => new SessionRepository(
             sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<ExpiryLeasePool>(),
             sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<SessionMetrics>(),
             sp.GetRequiredService<NearCacheInstance>()));
-        services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
+        services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionRepository>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value));
         services.TryAddSingleton(sp => new EtcdSessionDirectory(
             sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SessionMetrics>()));

@@ -2,7 +2,7 @@ using Etcd.AspNetCore.Session.Storage;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
-// Change-id (one atomic transaction per attempt, within the retry budget) and destroy (one exact-key delete).
+// Change-id and destroy: what the repository did decides what this request holds afterwards.
 internal sealed partial class EtcdSession
 {
     /// <summary>
@@ -16,56 +16,35 @@ internal sealed partial class EtcdSession
     {
         ThrowIfNotWritable();
         var newSecret = SessionKeys.NewSecret();
-        var newKey = _backend.StorageKey(newSecret);
-        var budget = RetryBudget.Start(_backend.Options.IOTimeout);
-        for (var attempt = 1; _stored is not null; attempt++)
+        var newKey = _repository.StorageKey(newSecret);
+        var rotation = await _repository.RotateAsync(_id, _storageKey, _stored, _items, _changes, newKey, binding, cancellationToken).ConfigureAwait(false);
+        switch (rotation.Outcome)
         {
-            var (header, value) = binding is null ? (_stored.Header, _stored.Value) : Rebind(binding);
-            var rotation = await _backend.Storage.RotateOnceAsync(_storageKey, _stored, newKey, header, value, cancellationToken).ConfigureAwait(false);
-            if (rotation.Stored is { } rotated)
-            {
-                // Done, or an earlier attempt was applied and only its reply was lost: what it wrote (the user binding,
-                // this request's changes) is what is stored now.
-                _stored = rotated;
+            case RotateOutcome.Rotated:
+                _stored = rotation.Stored;
+                if (!ReferenceEquals(rotation.Items, _items))
+                {
+                    // The session had changed meanwhile: the view is the version rotated, with this request's changes.
+                    _items = rotation.Items;
+                    _itemsShared = false;
+                }
+
                 if (binding is not null)
                 {
                     _changes.Reset(); // the rotation wrote this request's changes along with the new header
                 }
 
                 break;
-            }
-
-            if (rotation is { Gone: true, Moved: true })
-            {
+            case RotateOutcome.Moved:
                 // Another request of this browser rotated first, and its answer carries the new key. This request did not
                 // rotate, and the session did not end: it must neither hand out a key of its own nor delete the cookie.
                 Moved = true;
                 StartOver(newKey: false);
-                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
-                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+                throw _repository.Conflict(
                     "The session key this request presented was rotated away by another request of the same browser (a sign-in or change-id) while this one rotated it too; the other rotation is in force.");
-            }
-
-            if (rotation.Gone)
-            {
-                Log.VanishedBeforeCommit(_backend.SessionLogger, _id);
+            case RotateOutcome.Gone:
                 StartOver(newKey: false);
                 break;
-            }
-
-            if (budget.IsSpent)
-            {
-                _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
-                throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
-                    $"Session {_id} kept changing concurrently for longer than IOTimeout while its id was being rotated; the old id is still in force.");
-            }
-
-            var (fresh, items) = _backend.Codec.Decode(rotation.Current!);
-            _stored = fresh;
-            _changes.ApplyTo(items);
-            _items = items;
-            _itemsShared = false;
-            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
         }
 
         if (binding is not null && _stored is null)
@@ -77,8 +56,6 @@ internal sealed partial class EtcdSession
 
         _secret = newSecret;
         _storageKey = newKey;
-        Log.Rotated(_backend.SessionLogger, _id);
-        _backend.Metrics?.Rotated();
         return newSecret;
     }
 
@@ -89,16 +66,13 @@ internal sealed partial class EtcdSession
     /// </exception>
     public async Task DestroyAsync(CancellationToken cancellationToken)
     {
-        if (Moved || !await _backend.Storage.DestroyAsync(_storageKey, _stored, cancellationToken).ConfigureAwait(false))
+        if (Moved || await _repository.DestroyAsync(_storageKey, _id, _stored, cancellationToken).ConfigureAwait(false) == DestroyOutcome.Moved)
         {
             Moved = true; // the browser may hold the new key by now: the answer leaves its cookie alone
-            _backend.Metrics?.Failed(EtcdSessionErrorKind.Conflict);
-            throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+            throw _repository.Conflict(
                 "The session key this request presented was rotated away by another request of the same browser (a sign-in or change-id); the session was not destroyed.");
         }
 
-        Log.Destroyed(_backend.SessionLogger, _id);
-        _backend.Metrics?.Destroyed(1);
         _state = LoadState.Loaded;
         StartOver(newKey: true);
     }

@@ -21,13 +21,9 @@ internal sealed partial class EtcdSession
 
         ThrowIfNotWritable();
         _chosenIdleTimeout = idleTimeout;
-        _idleTimeoutChosen = true;
-        ChoseIdleTimeout = true;
+        _choseIdleTimeout = true; // the token is issued again, to live as long
     }
 
-    /// <summary><see cref="SetIdleTimeout"/> ran during this request (the cookie is re-issued to match).</summary>
-    internal bool ChoseIdleTimeout { get; private set; }
-
     /// <summary>The idle timeout chosen for this session, stored or about to be, if any.</summary>
-    internal TimeSpan? ChosenIdleTimeout => _idleTimeoutChosen ? _chosenIdleTimeout : _stored?.Header.ChosenIdleTimeout;
+    internal TimeSpan? ChosenIdleTimeout => _chosenIdleTimeout ?? _stored?.Header.ChosenIdleTimeout;
 }

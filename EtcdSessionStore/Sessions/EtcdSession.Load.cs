@@ -1,10 +1,8 @@
-using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
-// Retrieve: from the near cache or one Range, then the stored value decides what this request sees.
+// Retrieve: what the repository found decides what this request sees.
 internal sealed partial class EtcdSession
 {
     /// <inheritdoc />
@@ -15,11 +13,10 @@ internal sealed partial class EtcdSession
             return;
         }
 
-        SessionStorage.LoadedSession loaded;
+        Loaded loaded;
         try
         {
-            // Only for a key that names nothing (rare): did a rotation move the session away from it a moment ago?
-            loaded = await _backend.Storage.LoadAsync(_storageKey, lookForMoved: _strictKeys, ReadsFromNearCache ? _minRevision : null, cancellationToken).ConfigureAwait(false);
+            loaded = await _repository.LoadAsync(_storageKey, _keys.DetectsRotatedKeys, TokenCarriesRevision ? _minRevision : null, cancellationToken).ConfigureAwait(false);
         }
         catch (EtcdSessionException)
         {
@@ -27,14 +24,25 @@ internal sealed partial class EtcdSession
             throw;
         }
 
-        Moved = loaded.Moved;
-        if (loaded.Cached is { } cached)
+        _state = LoadState.Loaded;
+        Moved = loaded.Outcome == LoadOutcome.Moved;
+        switch (loaded.Outcome)
         {
-            Adopt(cached.Session, cached.Items, shared: true);
-        }
-        else
-        {
-            Adopt(loaded.Stored);
+            case LoadOutcome.Found:
+                _stored = loaded.Stored;
+                _items = loaded.Items!;
+                _itemsShared = loaded.Shared;
+                _id = loaded.Stored!.Header.Id;
+                break;
+            case LoadOutcome.Unreadable when !_keys.ReplacesUnknownKeys:
+                _state = LoadState.Unavailable; // the key is adopted: a write would overwrite what could not be read
+                break;
+            case LoadOutcome.Unreadable:
+                StartOver(newKey: true); // the client gets a new session, never this key
+                break;
+            default:
+                StartOver(newKey: _keys.ReplacesUnknownKeys); // not found, moved away, or expired
+                break;
         }
     }
 
@@ -45,72 +53,12 @@ internal sealed partial class EtcdSession
     /// </summary>
     internal bool Moved { get; private set; }
 
-    private void Adopt(KeyValue? kv)
-    {
-        _state = LoadState.Loaded;
-        if (kv is null)
-        {
-            Log.NotFound(_backend.SessionLogger);
-            _backend.Metrics?.Loaded("not_found");
-            StartOver(newKey: _strictKeys);
-            return;
-        }
-
-        StoredSession stored;
-        Dictionary<string, byte[]> items;
-        try
-        {
-            (stored, items) = _backend.Codec.Decode(kv);
-        }
-        catch (EtcdSessionException ex)
-        {
-            // The value is left untouched in etcd for inspection; the client gets a new session, never this key.
-            Log.Unreadable(_backend.SessionLogger, ex.Message, ex);
-            _backend.Metrics?.Loaded("unreadable");
-            _backend.Metrics?.Failed(ex.Kind);
-            if (_strictKeys)
-            {
-                StartOver(newKey: true);
-            }
-            else
-            {
-                _state = LoadState.Unavailable;
-            }
-
-            return;
-        }
-
-        Adopt(stored, items, shared: false);
-    }
-
-    /// <param name="stored">The stored version.</param>
-    /// <param name="items">Its items.</param>
-    /// <param name="shared">The items are the near cache's: copied before the first change.</param>
-    private void Adopt(StoredSession stored, IReadOnlyDictionary<string, byte[]> items, bool shared)
-    {
-        _state = LoadState.Loaded;
-        if (_backend.IsPastDeadline(stored))
-        {
-            // etcd has not removed it yet (leases restart on a leader change): expired all the same.
-            Log.ExpiredOnRead(_backend.SessionLogger, stored.Header.Id);
-            _backend.Metrics?.Loaded("expired");
-            StartOver(newKey: _strictKeys);
-            return;
-        }
-
-        _stored = stored;
-        _items = items;
-        _itemsShared = shared;
-        _id = stored.Header.Id;
-        _backend.Metrics?.Loaded("found");
-    }
-
     private void StartOver(bool newKey)
     {
         if (newKey)
         {
             _secret = SessionKeys.NewSecret();
-            _storageKey = _backend.StorageKey(_secret);
+            _storageKey = _repository.StorageKey(_secret);
         }
 
         _stored = null;

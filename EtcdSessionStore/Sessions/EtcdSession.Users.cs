@@ -1,10 +1,9 @@
 using Etcd.AspNetCore.Session.Format;
-using Google.Protobuf;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
 // Binding a session to a user. Every write of a bound session (create, update, touch, rotate, destroy) writes or
-// deletes its user-index entry in the same transaction and on the same lease (SessionStorage, SessionWriter).
+// deletes its user-index entry in the same transaction and on the same lease (SessionRepository).
 // See docs/sessions-by-user.md.
 internal sealed partial class EtcdSession
 {
@@ -25,12 +24,4 @@ internal sealed partial class EtcdSession
         var copy = metadata is null ? null : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
         return RotateAsync(new UserBinding(user, copy), cancellationToken);
     }
-
-    private (SessionHeader Header, ByteString Value) Rebind(UserBinding binding)
-    {
-        var header = _stored!.Header with { User = binding.User, Metadata = binding.Metadata };
-        return (header, _backend.Codec.Encode(header, _items));
-    }
-
-    private sealed record UserBinding(string User, IReadOnlyDictionary<string, string>? Metadata);
 }

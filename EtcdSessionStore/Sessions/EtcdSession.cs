@@ -8,49 +8,60 @@ namespace Etcd.AspNetCore.Session.Sessions;
 
 /// <summary>
 /// One request's view of a session stored in etcd: what was loaded, and this request's change log. Load once, then
-/// every synchronous member works in memory; <see cref="CommitAsync"/> writes only what changed, merging with
-/// concurrent writers. It decides; <see cref="SessionStorage"/> does the etcd I/O. Not thread-safe, like every
-/// <see cref="ISession"/>: one request uses it.
+/// every synchronous member works in memory; <see cref="CommitAsync"/> hands <see cref="SessionRepository"/> only what
+/// changed (which merges it with concurrent writers' changes). It decides, and answers what the client's token becomes
+/// (<see cref="TokenFor"/>); the repository does the etcd I/O, and it alone knows the near cache. Not thread-safe, like
+/// every <see cref="ISession"/>: one request uses it.
 /// </summary>
 internal sealed partial class EtcdSession : ISession
 {
-    private readonly SessionBackend _backend;
-    private readonly Func<bool>? _tryEstablishSession;
-    private bool _closedToNewSessions;
-    private readonly bool _strictKeys;
+    private readonly SessionRepository _repository;
+    private readonly KeyPolicy _keys;
+    private Func<bool>? _canEstablish;
     private readonly TimeSpan _idleTimeout;
-    private TimeSpan? _chosenIdleTimeout;
-    private bool _idleTimeoutChosen;
+    private TimeSpan? _chosenIdleTimeout; // by this request, not committed yet
+    private bool _choseIdleTimeout; // during this request, committed or not
     private readonly SessionChanges _changes = new();
     private IReadOnlyDictionary<string, byte[]> _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
     private bool _itemsShared;
     private readonly long _minRevision;
+    private readonly bool _keepExpiry;
+    private readonly string? _presentedSecret;
+    private readonly bool _tokenPresented;
+    private bool _wroteThisRequest;
     private LoadState _state;
     private StoredSession? _stored;
     private string _id;
     private string _secret;
     private string _storageKey;
 
-    /// <param name="backend">Shared settings and etcd access.</param>
+    /// <param name="repository">The storage path: every etcd operation of the session.</param>
     /// <param name="secret">The secret session key the client presented, or a new one.</param>
     /// <param name="idleTimeout">The sliding expiry to write the session with.</param>
     /// <param name="tryEstablishSession">
-    /// The stock middleware's callback: whether a new session can still be announced to the client. <see langword="null"/>
-    /// under <c>UseEtcdSession</c>, which calls <see cref="CloseToNewSessions"/> instead.
+    /// Whether a new session can still be announced to the client: the stock middleware's callback, or under
+    /// <c>UseEtcdSession</c> <see langword="null"/> until <see cref="CloseToNewSessions"/>.
     /// </param>
-    /// <param name="isNewSessionKey">The key was just generated: nothing to load.</param>
-    /// <param name="strictKeys">A key that names no readable session is replaced by a new one instead of adopted.</param>
-    /// <param name="minRevision">The revision of the client's own last write, as its token says (0 if unknown): the near cache answers only with a version at least as new.</param>
-    public EtcdSession(SessionBackend backend, string secret, TimeSpan idleTimeout, Func<bool>? tryEstablishSession, bool isNewSessionKey, bool strictKeys, long minRevision = 0)
+    /// <param name="isNewSessionKey">The key was just generated (no token came with it): nothing to load.</param>
+    /// <param name="keys">How the presented key is treated.</param>
+    /// <param name="minRevision">The revision of the client's own last write, as its token says (0 if unknown): a read answered from memory is at least as new.</param>
+    /// <param name="keepExpiry">The request must not push the session's expiry forward (<c>WithoutSessionRefresh()</c>); its writes keep the current expiry.</param>
+    /// <param name="tokenPresented">A token came with the request, readable or not: one that opens nothing is deleted.</param>
+    /// <param name="unavailable">The presented key could not be checked (the key ring could not be read): the session reads as unavailable and cannot change.</param>
+    public EtcdSession(SessionRepository repository, string secret, TimeSpan idleTimeout, Func<bool>? tryEstablishSession, bool isNewSessionKey, KeyPolicy keys,
+        long minRevision = 0, bool keepExpiry = false, bool tokenPresented = false, bool unavailable = false)
     {
         _minRevision = minRevision;
-        _backend = backend;
+        _keepExpiry = keepExpiry;
+        _repository = repository;
         _secret = secret;
-        _storageKey = backend.StorageKey(secret);
+        _presentedSecret = isNewSessionKey ? null : secret;
+        _tokenPresented = tokenPresented;
+        _storageKey = repository.StorageKey(secret);
         _idleTimeout = idleTimeout;
-        _tryEstablishSession = tryEstablishSession;
-        _strictKeys = strictKeys;
-        _state = isNewSessionKey ? LoadState.Loaded : LoadState.NotLoaded;
+        _canEstablish = tryEstablishSession;
+        _keys = keys;
+        _state = unavailable ? LoadState.Unavailable : isNewSessionKey ? LoadState.Loaded : LoadState.NotLoaded;
         _id = SessionKeys.NewPublicId();
     }
 
@@ -65,25 +76,16 @@ internal sealed partial class EtcdSession : ISession
     /// The response is starting and the cookie has been decided: a session that is not stored by now could never reach
     /// the client, so it is not started (a first <see cref="Set"/> throws, as under the stock middleware).
     /// </summary>
-    internal void CloseToNewSessions() => _closedToNewSessions = true;
+    internal void CloseToNewSessions() => _canEstablish = static () => false;
 
     /// <summary>The secret session key in force now (changed by rotation, destroy or strict re-keying).</summary>
     internal string SessionKey => _secret;
-
-    /// <summary>The etcd key of the session.</summary>
-    internal string StorageKey => _storageKey;
-
-    /// <summary>Reads of this session may be answered by the near cache (strict keys only: the stock middleware's cookie carries no revision).</summary>
-    internal bool ReadsFromNearCache => _strictKeys && _backend.NearCache is not null;
 
     /// <summary>The session exists in etcd (as this request last saw it).</summary>
     internal bool IsStored => _stored is not null;
 
     /// <summary>The request changed the session (or bound it to a user, or chose its idle timeout) and has not committed yet.</summary>
-    internal bool HasChanges => _changes.Any || _bindingPending || _idleTimeoutChosen;
-
-    /// <summary>The request must not push the session's expiry forward (<c>WithoutSessionRefresh()</c>); its writes keep the current expiry.</summary>
-    internal bool KeepExpiry { get; set; }
+    internal bool HasChanges => _changes.Any || _bindingPending || _chosenIdleTimeout is not null;
 
     /// <summary>The <c>mod_revision</c> of the stored session as this request last saw or wrote it, if it is stored.</summary>
     internal long? Revision => _stored?.ModRevision;
@@ -92,13 +94,37 @@ internal sealed partial class EtcdSession : ISession
     internal DateTimeOffset? Created => _stored?.Header.Created;
 
     /// <summary>When the stored session expires unless used again, if it is stored.</summary>
-    internal DateTimeOffset? ExpiresAt => _stored is null ? null : SessionBackend.DeadlineOf(_stored);
+    internal DateTimeOffset? ExpiresAt => _stored?.Deadline;
 
     /// <inheritdoc />
     public bool IsAvailable => _state == LoadState.Loaded;
 
-    /// <summary>The session cannot be loaded (its key could not be checked): it reads as unavailable and cannot change.</summary>
-    internal void MarkUnavailable() => _state = LoadState.Unavailable;
+    /// <summary>The client's token carries the revision of its last write, for reads answered from memory at that revision.</summary>
+    private bool TokenCarriesRevision => _keys.TokenCarriesRevision && _repository.ReadsAtRevision;
+
+    /// <summary>
+    /// What the client's token becomes, after the commit: a token only for a stored session, and a new one when the key
+    /// changed, the session chose an idle timeout of its own (a persistent cookie that lives as long), or, when tokens
+    /// carry revisions, the request wrote (the next request, on whichever instance, reads at least that version); a token
+    /// that opens nothing is deleted. Left alone when the session's state is unknown, or its key was rotated away by
+    /// another request (the browser may already hold that request's key).
+    /// </summary>
+    internal SessionToken TokenFor()
+    {
+        if (!IsAvailable || Moved)
+        {
+            return SessionToken.Keep;
+        }
+
+        if (_stored is null)
+        {
+            return _tokenPresented ? SessionToken.Delete : SessionToken.Keep; // destroyed, expired, unknown or unreadable
+        }
+
+        return !string.Equals(_secret, _presentedSecret, StringComparison.Ordinal) || _choseIdleTimeout || (_wroteThisRequest && TokenCarriesRevision)
+            ? SessionToken.Issue(_secret, TokenCarriesRevision ? _stored.ModRevision : 0, ChosenIdleTimeout)
+            : SessionToken.Keep;
+    }
 
     /// <inheritdoc />
     public string Id
@@ -141,7 +167,7 @@ internal sealed partial class EtcdSession : ISession
         ArgumentNullException.ThrowIfNull(value);
         ValidateKey(key);
         ThrowIfNotWritable();
-        if (_stored is null && !_changes.Any && (_closedToNewSessions || _tryEstablishSession?.Invoke() == false))
+        if (_stored is null && !_changes.Any && _canEstablish?.Invoke() == false)
         {
             throw new InvalidOperationException("The session cannot be established after the response has started.");
         }

@@ -11,11 +11,13 @@ namespace Etcd.AspNetCore.Session;
 /// </summary>
 public sealed class EtcdSessionStore : ISessionStore
 {
-    private readonly SessionBackend _backend;
+    private readonly SessionRepository _repository;
+    private readonly TimeSpan _idleTimeout;
 
-    internal EtcdSessionStore(SessionBackend backend)
+    internal EtcdSessionStore(SessionRepository repository, EtcdSessionOptions options)
     {
-        _backend = backend;
+        _repository = repository;
+        _idleTimeout = options.IdleTimeout;
     }
 
     /// <summary>
@@ -38,16 +40,19 @@ public sealed class EtcdSessionStore : ISessionStore
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionKey);
         ArgumentNullException.ThrowIfNull(tryEstablishSession);
-        return new EtcdSession(_backend, sessionKey, idleTimeout, tryEstablishSession, isNewSessionKey, strictKeys: false);
+        return new EtcdSession(_repository, sessionKey, idleTimeout, tryEstablishSession, isNewSessionKey, KeyPolicy.Adopting);
     }
 
     /// <summary>
-    /// Creates a session in strict mode: a key that names no readable session is never adopted; the session
-    /// gets a fresh key instead. <paramref name="sessionKey"/> <see langword="null"/> starts a new session.
+    /// Creates a session in strict mode (<see cref="KeyPolicy.Strict"/>): a key that names no readable session is never
+    /// adopted; the session gets a fresh key instead. <paramref name="sessionKey"/> <see langword="null"/> starts a new session.
     /// </summary>
     /// <param name="sessionKey">The secret key the client presented, if any.</param>
     /// <param name="minRevision">The revision of the client's last write its token carries (read-your-writes with the near cache).</param>
-    internal EtcdSession CreateStrict(string? sessionKey, long minRevision = 0) =>
-        new(_backend, sessionKey ?? SessionKeys.NewSecret(), _backend.Options.IdleTimeout, tryEstablishSession: null,
-            isNewSessionKey: sessionKey is null, strictKeys: true, minRevision);
+    /// <param name="tokenPresented">A token came with the request, readable or not (<see langword="null"/>: when <paramref name="sessionKey"/> did).</param>
+    /// <param name="keepExpiry">The endpoint does not push the session's expiry forward (<c>WithoutSessionRefresh()</c>).</param>
+    /// <param name="unavailable">The presented token could not be checked (the key ring could not be read): the session is unavailable.</param>
+    internal EtcdSession CreateStrict(string? sessionKey, long minRevision = 0, bool? tokenPresented = null, bool keepExpiry = false, bool unavailable = false) =>
+        new(_repository, sessionKey ?? SessionKeys.NewSecret(), _idleTimeout, tryEstablishSession: null, isNewSessionKey: sessionKey is null, KeyPolicy.Strict,
+            minRevision, keepExpiry, tokenPresented ?? sessionKey is not null, unavailable);
 }

@@ -2,51 +2,24 @@ using Etcd.AspNetCore.Session.Format;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
-/// <summary>One request's changes to a session, waiting to be written (alone or together with other requests').</summary>
-internal sealed class PendingCommit
-{
-    /// <param name="loaded">The stored version the request last saw; <see langword="null"/> for a session not stored yet.</param>
-    /// <param name="changes">What the request did (a copy: the request may go on changing its session).</param>
-    /// <param name="newHeader">The header to write if the session has to be created.</param>
-    /// <param name="idleTimeout">The sliding expiry to write the session with.</param>
-    /// <param name="items">
-    /// The request's own view: <paramref name="loaded"/>'s items with <paramref name="changes"/> applied (the session keeps
-    /// it so: after a commit its view is <see cref="StoredItems"/>).
-    /// </param>
-    /// <param name="chosenIdleTimeout">The idle timeout the request chose for this session (<c>SetIdleTimeout</c>), if it did.</param>
-    /// <param name="keepExpiry">The request must not push the expiry forward (<c>WithoutSessionRefresh()</c>).</param>
-    public PendingCommit(StoredSession? loaded, SessionChanges changes, SessionHeader newHeader, TimeSpan idleTimeout, IReadOnlyDictionary<string, byte[]> items,
-        TimeSpan? chosenIdleTimeout = null, bool keepExpiry = false)
-    {
-        ChosenIdleTimeout = chosenIdleTimeout;
-        KeepExpiry = keepExpiry;
-        Loaded = loaded;
-        Changes = changes;
-        NewHeader = newHeader;
-        IdleTimeout = idleTimeout;
-        Items = items;
-    }
-
-    public StoredSession? Loaded { get; }
-
-    public SessionChanges Changes { get; }
-
-    public SessionHeader NewHeader { get; }
-
-    public TimeSpan IdleTimeout { get; }
-
-    public IReadOnlyDictionary<string, byte[]> Items { get; }
-
-    public TimeSpan? ChosenIdleTimeout { get; }
-
-    public bool KeepExpiry { get; }
-
-    /// <summary>
-    /// The items of the version <see cref="Stored"/> completes with, set by the writer before it completes: the request's
-    /// view afterwards. Shared with the near cache and the batch's other requests: never changed.
-    /// </summary>
-    public IReadOnlyDictionary<string, byte[]>? StoredItems { get; set; }
-
-    /// <summary>Completed with the stored version that holds these changes, or with the reason they were not stored.</summary>
-    public TaskCompletionSource<StoredSession> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-}
+/// <summary>One request's change set for a session, as <see cref="SessionRepository.CommitAsync"/> writes it (alone or together with other requests').</summary>
+/// <param name="Id">The session's public id (for a session stored for the first time, the one it gets).</param>
+/// <param name="Loaded">The stored version the request last saw; <see langword="null"/> for a session not stored yet.</param>
+/// <param name="Changes">What the request did (a copy: the request may go on changing its session).</param>
+/// <param name="Items">
+/// The request's own view: <paramref name="Loaded"/>'s items with <paramref name="Changes"/> applied (the session keeps it
+/// so: after a commit its view is <see cref="Committed.Items"/>). Shared with the writer: never changed.
+/// </param>
+/// <param name="IdleTimeout">The app's sliding expiry.</param>
+/// <param name="ChosenIdleTimeout">The idle timeout the request chose for this session (<c>SetIdleTimeout</c>), if it did.</param>
+/// <param name="Binding">The user a session stored for the first time is bound to, if the request signed in before it was stored.</param>
+/// <param name="KeepExpiry">The request must not push the expiry forward (<c>WithoutSessionRefresh()</c>).</param>
+internal sealed record PendingCommit(
+    string Id,
+    StoredSession? Loaded,
+    SessionChanges Changes,
+    IReadOnlyDictionary<string, byte[]> Items,
+    TimeSpan IdleTimeout,
+    TimeSpan? ChosenIdleTimeout,
+    UserBinding? Binding,
+    bool KeepExpiry);

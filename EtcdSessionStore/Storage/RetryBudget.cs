@@ -6,8 +6,9 @@ namespace Etcd.AspNetCore.Session.Storage;
 /// A commit's one deadline: <see cref="EtcdSessionOptions.IOTimeout"/> from when the request's commit begins. Set once
 /// and carried through every queue the commit passes (its session's lane, the group transaction's queue), the lease
 /// grant and every attempt, each bounded by what is left (<see cref="Remaining"/>). A guarded write that loses to a
-/// concurrent writer retries until it is spent, not a fixed number of times, with a little jitter between attempts so
-/// that writers racing on one key fall out of step.
+/// concurrent writer retries in the store's one conflict loop (<see cref="RetryConflictsAsync"/>) while another
+/// attempt fits in what is left, not a fixed number of times, with a little jitter between attempts so that writers
+/// racing on one key fall out of step.
 /// </summary>
 internal readonly struct RetryBudget
 {
@@ -55,8 +56,41 @@ internal readonly struct RetryBudget
             (mayHaveBeenApplied ? "Its write had gone to etcd and may have been applied; it is not reported as saved." : "Nothing of it was sent to etcd."),
             new TimeoutException());
 
+    /// <summary>
+    /// The store's one conflict-retry loop, for a guarded write that can lose to a concurrent writer: runs
+    /// <paramref name="attempt"/> (numbered from 1) until one has the answer (<c>Done</c>). After an attempt that lost
+    /// (it read the winner back and made ready for the next), it pauses (<see cref="PauseAsync"/>) and tries again while
+    /// another attempt still fits in what is left of <paramref name="budget"/> (<see cref="HasRoomForAnother"/>); after
+    /// that the answer is <paramref name="whenSpent"/>'s, which for most callers throws a
+    /// <see cref="EtcdSessionErrorKind.Conflict"/>.
+    /// </summary>
+    /// <param name="budget">The deadline every attempt shares.</param>
+    /// <param name="attempt">One attempt: <c>Done</c> with its answer, or not done (another writer won; try again).</param>
+    /// <param name="whenSpent">The answer once no further attempt fits.</param>
+    /// <param name="cancellationToken">Cancels the pauses (an attempt takes what it needs itself).</param>
+    public static async Task<T> RetryConflictsAsync<T>(RetryBudget budget, Func<int, Task<(bool Done, T Answer)>> attempt, Func<T> whenSpent,
+        CancellationToken cancellationToken = default)
+    {
+        for (var number = 1; ; number++)
+        {
+            var started = budget.Elapsed;
+            var (done, answer) = await attempt(number).ConfigureAwait(false);
+            if (done)
+            {
+                return answer;
+            }
+
+            if (!budget.HasRoomForAnother(budget.Elapsed - started, number))
+            {
+                return whenSpent();
+            }
+
+            await PauseAsync(number, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>0 to 2^attempt ms (at most 64 ms): enough to put racing writers out of step, small next to a write.</summary>
-    public static Task PauseAsync(int attempt, CancellationToken cancellationToken = default) =>
+    private static Task PauseAsync(int attempt, CancellationToken cancellationToken = default) =>
         Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, (int)MaxPause(attempt).TotalMilliseconds)), cancellationToken);
 
     private static TimeSpan MaxPause(int attempt) => TimeSpan.FromMilliseconds(1 << Math.Min(attempt, 6));

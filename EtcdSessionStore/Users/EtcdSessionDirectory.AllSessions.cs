@@ -61,12 +61,11 @@ public sealed partial class EtcdSessionDirectory
     public async Task<bool> RevokeByIdAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
-        var budget = RetryBudget.Start(_ioTimeout);
-        for (var attempt = 1; !budget.IsSpent; attempt++)
+        return await RetryBudget.RetryConflictsAsync<bool>(RetryBudget.Start(_ioTimeout), async _ =>
         {
             if (await FindStoredAsync(sessionId, cancellationToken).ConfigureAwait(false) is not { } kv)
             {
-                return false;
+                return (true, false);
             }
 
             var header = _codec.Decode(kv).Stored.Header;
@@ -74,14 +73,12 @@ public sealed partial class EtcdSessionDirectory
             if ((await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded)
             {
                 _metrics?.Destroyed(1);
-                return true;
+                return (true, true);
             }
 
-            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-        }
-
-        throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
-            $"Session {sessionId} kept changing for longer than IOTimeout while it was being revoked; try again.");
+            return default;
+        }, () => throw new EtcdSessionException(EtcdSessionErrorKind.Conflict,
+            $"Session {sessionId} kept changing for longer than IOTimeout while it was being revoked; try again."), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sessions, user-index entries, leases and the etcd member's version, database size and revision.</summary>

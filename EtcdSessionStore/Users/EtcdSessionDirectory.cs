@@ -66,12 +66,16 @@ public sealed partial class EtcdSessionDirectory
     {
         var entryKey = UserSessionIndex.EntryKey(_keyPrefix, userName, sessionId);
         var kv = await _gateway.GetAsync(entryKey, cancellationToken).ConfigureAwait(false);
-        var budget = RetryBudget.Start(_ioTimeout);
-        for (var attempt = 1; kv is not null && !budget.IsSpent; attempt++)
+        if (kv is null)
+        {
+            return false;
+        }
+
+        return await RetryBudget.RetryConflictsAsync<bool>(RetryBudget.Start(_ioTimeout), async _ =>
         {
             if (UserSessionIndex.Decode(kv) is not { } entry)
             {
-                return false;
+                return (true, false);
             }
 
             var txn = new TxnRequest();
@@ -81,14 +85,12 @@ public sealed partial class EtcdSessionDirectory
             if (response.Succeeded)
             {
                 _metrics?.Destroyed(1);
-                return true;
+                return (true, true);
             }
 
             kv = SessionTransactions.ReadBack(response); // the session moved (rotation, touch) meanwhile: follow it
-            await RetryBudget.PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
-        }
-
-        return false;
+            return kv is null ? (true, false) : default;
+        }, () => false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -2,10 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
-internal sealed partial class EtcdSession
+internal sealed partial class SessionRepository
 {
     // Only the non-secret session id is ever logged: never the secret key nor session values.
-    internal static partial class Log
+    private static partial class Log
     {
         [LoggerMessage(EventId = 10, EventName = "SessionNotFound", Level = LogLevel.Debug,
             Message = "The session key names no session in etcd; a new session is started.")]
@@ -42,5 +42,9 @@ internal sealed partial class EtcdSession
         [LoggerMessage(EventId = 18, EventName = "SessionDestroyed", Level = LogLevel.Information,
             Message = "Session {SessionId} destroyed.")]
         public static partial void Destroyed(ILogger logger, string sessionId);
+
+        [LoggerMessage(EventId = 19, EventName = "MaxCommitAttemptsIgnored", Level = LogLevel.Warning,
+            Message = "EtcdSession:MaxCommitAttempts is set ({Value}) but no longer used: commits retry until IOTimeout is spent. Remove the setting.")]
+        public static partial void MaxCommitAttemptsIgnored(ILogger logger, int value);
     }
 }
