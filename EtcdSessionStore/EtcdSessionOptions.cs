@@ -90,6 +90,16 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is <c>JSON</c>.</value>
     public string Serializer { get; set; } = EtcdSessionDefaults.Serializer;
 
+    /// <summary>
+    /// Seal session items in etcd with AES-256-GCM under keys from the app's Data Protection key ring, so that whoever
+    /// reads etcd, a snapshot or a backup cannot read them. The header of each value (public id, times, serializer, user
+    /// binding) stays readable, so the directory, events and expiry work as before. Values are opened whichever way this
+    /// is set: a change applies to each session from its next write. Keep the key ring out of reach of etcd's readers
+    /// (with <c>PersistKeysToEtcd()</c>, protect the keys, e.g. <c>ProtectKeysWithCertificate</c>): see docs/security.md.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool EncryptAtRest { get; set; }
+
     // Connection security and client reuse.
 
     /// <summary>

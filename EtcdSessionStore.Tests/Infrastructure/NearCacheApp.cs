@@ -14,7 +14,7 @@ namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 /// <summary>
 /// One app instance on real Kestrel (127.0.0.1, a free port) with the near cache, over the etcd at the given endpoints.
 /// Instances made with the same prefix and <see cref="DataProtection"/> share sessions and cookies. Endpoints:
-/// <c>GET /get?k=</c> (the value, or 404), <c>POST /set?k=&amp;v=</c>, <c>POST /destroy</c>, <c>GET /health</c>.
+/// <c>GET /get?k=</c> (the value, or 404), <c>POST /set?k=&amp;v=</c>, <c>POST /destroy</c>, <c>POST /regenerate</c>, <c>GET /health</c>.
 /// </summary>
 public sealed class NearCacheApp : IAsyncDisposable
 {
@@ -103,6 +103,11 @@ public sealed class NearCacheApp : IAsyncDisposable
         app.MapPost("/destroy", (HttpContext c) =>
         {
             c.Session.Clear();
+            return Results.Ok();
+        });
+        app.MapPost("/regenerate", async (HttpContext c) =>
+        {
+            await c.Session.RegenerateIdAsync(c.RequestAborted);
             return Results.Ok();
         });
         app.MapHealthChecks("/health");

@@ -6,6 +6,7 @@ using Etcd.AspNetCore.Session.NearCache;
 using Etcd.AspNetCore.Session.Diagnostics;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.Protection;
 using Etcd.AspNetCore.Session.Serialization;
 using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
@@ -78,7 +79,9 @@ public static class EtcdSessionServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value;
             var serializers = sp.GetRequiredService<SessionSerializerResolver>().Resolve(options);
-            return new SessionCodec(serializers, options.MaxSessionBytes, sp.GetRequiredService<SessionMetrics>());
+            return new SessionCodec(serializers, options.MaxSessionBytes, sp.GetRequiredService<SessionMetrics>(), new ItemSealing(
+                sp.GetRequiredService<IDataProtectionProvider>(), sp.GetService<IKeyManager>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<ItemSealing>>(), options.EncryptAtRest));
         });
         services.TryAddSingleton(sp =>
         {

@@ -1,4 +1,5 @@
 using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.Protection;
 using Etcd.AspNetCore.Session.Serialization;
 using Google.Protobuf;
 using Mvccpb;
@@ -14,15 +15,18 @@ internal sealed class SessionCodec
     private readonly SessionSerializerSet _serializers;
     private readonly int _maxSessionBytes;
     private readonly SessionMetrics? _metrics;
+    private readonly ItemSealing? _sealing;
 
     /// <param name="serializers">The registered serializers; the writer encodes.</param>
     /// <param name="maxSessionBytes">The largest value <see cref="Encode"/> returns (<see cref="EtcdSessionOptions.MaxSessionBytes"/>).</param>
     /// <param name="metrics">Counts refused writes; <see langword="null"/> when built without a meter factory.</param>
-    public SessionCodec(SessionSerializerSet serializers, int maxSessionBytes, SessionMetrics? metrics = null)
+    /// <param name="sealing">Opens sealed items, and seals new ones with <see cref="EtcdSessionOptions.EncryptAtRest"/>; without it, sealed items read as corrupt.</param>
+    public SessionCodec(SessionSerializerSet serializers, int maxSessionBytes, SessionMetrics? metrics = null, ItemSealing? sealing = null)
     {
         _serializers = serializers;
         _maxSessionBytes = maxSessionBytes;
         _metrics = metrics;
+        _sealing = sealing;
     }
 
     /// <summary>The name of the serializer new values are written with.</summary>
@@ -34,7 +38,13 @@ internal sealed class SessionCodec
     {
         try
         {
-            var (header, payload) = SessionEnvelope.Decode(kv.Value.Memory);
+            var (header, payload) = SessionEnvelope.Decode(kv.Value.Memory, out var sealedUnder);
+            if (sealedUnder is not null)
+            {
+                payload = (_sealing ?? throw new FormatException("The stored session's items are sealed, and this reader has no key ring to open them."))
+                    .Open(header.Id, sealedUnder, payload.Span);
+            }
+
             var serializer = _serializers.Find(header.Serializer)
                 ?? throw new FormatException($"The stored session was written by serializer '{header.Serializer}', which is not registered (registered: {string.Join(", ", _serializers.Names)}).");
             var items = serializer.Deserialize(payload.Span);
@@ -46,11 +56,25 @@ internal sealed class SessionCodec
         }
     }
 
+    /// <summary>The header of a stored value, without its items: what needs no key to read when they are sealed.</summary>
+    /// <exception cref="EtcdSessionException">Kind <see cref="EtcdSessionErrorKind.CorruptData"/>: the header cannot be read.</exception>
+    public static SessionHeader DecodeHeader(KeyValue kv)
+    {
+        try
+        {
+            return SessionEnvelope.Decode(kv.Value.Memory).Header;
+        }
+        catch (FormatException ex)
+        {
+            throw new EtcdSessionException(EtcdSessionErrorKind.CorruptData, "The stored session cannot be read: " + ex.Message, ex);
+        }
+    }
+
     /// <summary>The stored value of a session.</summary>
     /// <exception cref="EtcdSessionException">Kind <see cref="EtcdSessionErrorKind.TooLarge"/>: over <see cref="EtcdSessionOptions.MaxSessionBytes"/>; nothing is sent.</exception>
     public ByteString Encode(SessionHeader header, IReadOnlyDictionary<string, byte[]> items)
     {
-        var bytes = SessionEnvelope.Encode(header, _serializers.Writer, items);
+        var bytes = SessionEnvelope.Encode(header, _serializers.Writer, items, _sealing);
         if (bytes.Length > _maxSessionBytes)
         {
             _metrics?.Failed(EtcdSessionErrorKind.TooLarge);

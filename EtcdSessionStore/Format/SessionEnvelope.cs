@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Etcd.AspNetCore.Session.Protection;
 using Etcd.AspNetCore.Session.Serialization;
 
 namespace Etcd.AspNetCore.Session.Format;
@@ -13,7 +14,8 @@ namespace Etcd.AspNetCore.Session.Format;
 /// </code>
 /// <c>user</c> and <c>meta</c> are written only for a session bound to a user, <c>sidle</c> only for a session whose
 /// idle timeout was chosen for it (<c>SetIdleTimeout</c>), <c>cids</c> (the last few commit ids, newest first) by every
-/// commit.
+/// commit, <c>seal</c> (the Data Protection key that wraps the items' key) only when the items are sealed
+/// (<see cref="ItemSealing"/>): then what follows the header is the sealed items, and the header stays readable.
 /// The header is one line of JSON whose first member is the format revision, so a reader can tell a
 /// value written by another version before it reads anything else. The idle deadline is not in the value:
 /// it is encoded in the id of the lease the key is attached to (see <c>ExpiryLease</c>).
@@ -24,8 +26,13 @@ internal static class SessionEnvelope
     private const byte Separator = (byte)'\n';
     private const int MaxHeaderBytes = 4096;
 
-    public static byte[] Encode(SessionHeader header, ISessionSerializer serializer, IReadOnlyDictionary<string, byte[]> items)
+    /// <param name="header">The header.</param>
+    /// <param name="serializer">Writes the items.</param>
+    /// <param name="items">The items.</param>
+    /// <param name="sealing">Seals the items when it seals writes (<see cref="EtcdSessionOptions.EncryptAtRest"/>).</param>
+    public static byte[] Encode(SessionHeader header, ISessionSerializer serializer, IReadOnlyDictionary<string, byte[]> items, ItemSealing? sealing = null)
     {
+        var key = sealing is { SealsWrites: true } ? sealing.CurrentKey() : null;
         var output = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(output))
         {
@@ -61,18 +68,40 @@ internal static class SessionEnvelope
                 json.WriteEndArray();
             }
 
+            if (key is not null)
+            {
+                json.WriteString("seal", key.RingKeyName);
+            }
+
             json.WriteEndObject();
         }
 
         output.Write([Separator]);
-        serializer.Serialize(items, output);
+        if (key is null)
+        {
+            serializer.Serialize(items, output);
+        }
+        else
+        {
+            var plain = new ArrayBufferWriter<byte>(256);
+            serializer.Serialize(items, plain);
+            ItemSealing.Seal(key, header.Id, plain.WrittenSpan, output);
+        }
+
         return output.WrittenSpan.ToArray();
     }
 
-    /// <summary>Reads the header and returns it with the serialized items that follow it.</summary>
+    /// <summary>Reads the header and returns it with the serialized items that follow it (sealed or not: see the other overload).</summary>
     /// <exception cref="FormatException">The value is not in a layout this version can read.</exception>
-    public static (SessionHeader Header, ReadOnlyMemory<byte> Payload) Decode(ReadOnlyMemory<byte> value)
+    public static (SessionHeader Header, ReadOnlyMemory<byte> Payload) Decode(ReadOnlyMemory<byte> value) => Decode(value, out _);
+
+    /// <summary>Reads the header and returns it with the items that follow it, sealed when <paramref name="sealedUnder"/> is set.</summary>
+    /// <param name="value">The stored value.</param>
+    /// <param name="sealedUnder">The header's <c>seal</c>: the items are sealed (<see cref="ItemSealing"/>); <see langword="null"/> when they are not.</param>
+    /// <exception cref="FormatException">The value is not in a layout this version can read.</exception>
+    public static (SessionHeader Header, ReadOnlyMemory<byte> Payload) Decode(ReadOnlyMemory<byte> value, out string? sealedUnder)
     {
+        sealedUnder = null;
         var end = value.Span[..Math.Min(value.Length, MaxHeaderBytes)].IndexOf(Separator);
         if (end < 0)
         {
@@ -106,6 +135,7 @@ internal static class SessionEnvelope
                     case "meta": metadata = ReadMetadata(ref reader); break;
                     case "cids": commits = ReadCommitIds(ref reader); break;
                     case "sidle": chosenIdle = reader.GetInt64(); break;
+                    case "seal": sealedUnder = reader.GetString() ?? string.Empty; break;
                     default: reader.Skip(); break; // members added by later revisions of the same layout
                 }
 

@@ -68,7 +68,7 @@ public sealed partial class EtcdSessionDirectory
                 return (true, false);
             }
 
-            var header = _codec.Decode(kv).Stored.Header;
+            var header = SessionCodec.DecodeHeader(kv); // the header alone: sealed items need no key ring to be revoked
             var txn = SessionRemoval.Guarded(_keyPrefix, kv.Key.ToStringUtf8(), kv.ModRevision, header);
             if ((await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded)
             {

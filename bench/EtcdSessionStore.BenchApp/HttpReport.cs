@@ -48,6 +48,7 @@ internal static class HttpReport
             sb.AppendLine(C, $"| this store / {baseline.Label.Replace("this store at ", "", StringComparison.Ordinal)} | {targets.Ratio(HttpSide.Store, baseline, "read"):0.00}x | {targets.Ratio(HttpSide.Store, baseline, "write"):0.00}x |");
         }
 
+        sb.AppendLine(C, $"| this store, EncryptAtRest on / off (this store) | {targets.Ratio(HttpSide.StoreEncrypted, HttpSide.Store, "read"):0.00}x | {targets.Ratio(HttpSide.StoreEncrypted, HttpSide.Store, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store / near cache off | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.StoreWithoutNearCache, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store / in-memory | {targets.Ratio(HttpSide.Store, HttpSide.Memory, "read"):0.00}x | {targets.Ratio(HttpSide.Store, HttpSide.Memory, "write"):0.00}x |");
         sb.AppendLine(C, $"| this store, near cache off / its etcd calls without the app | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.RawStoreCalls, "read"):0.00}x | {targets.Ratio(HttpSide.StoreWithoutNearCache, HttpSide.RawStoreCalls, "write"):0.00}x |");

@@ -21,6 +21,10 @@ internal sealed record HttpSide(string Key, string Label, string? Mode, string[]
     public static readonly HttpSide StoreWithoutNearCache = new("etcd-nocache", "this store, near cache off", "etcd",
         ["--EtcdSession:NearCache:Enabled", "false", "--EtcdSession:KeyPrefix", "bench-nocache/"], EtcdDurability);
 
+    /// <summary>This store with default options but EncryptAtRest on (items sealed in etcd), on its own key prefix: its cost is the ratio to <see cref="Store"/>.</summary>
+    public static readonly HttpSide StoreEncrypted = new("etcd-sealed", "this store, EncryptAtRest on", "etcd",
+        ["--EtcdSession:EncryptAtRest", "true", "--EtcdSession:KeyPrefix", "bench-sealed/"], EtcdDurability);
+
     /// <summary>Redis as a cache: no RDB snapshots, no AOF.</summary>
     public static readonly HttpSide Redis = new("redis", "stock session over Redis, no persistence", "redis", [], "none");
 
@@ -41,7 +45,7 @@ internal sealed record HttpSide(string Key, string Label, string? Mode, string[]
     public static readonly HttpSide RawPlain = new("raw2", "raw etcd: serializable range / plain put", null, [], EtcdDurability);
 
     /// <summary>The app instances, in the order each round runs them.</summary>
-    public static readonly HttpSide[] Apps = [Store, StoreWithoutNearCache, Redis, RedisAofEverySec, RedisAofAlways, Memory];
+    public static readonly HttpSide[] Apps = [Store, StoreEncrypted, StoreWithoutNearCache, Redis, RedisAofEverySec, RedisAofAlways, Memory];
 
     /// <summary>
     /// This store as an earlier commit built it (<paramref name="program"/> is that build's BenchApp), on its own key
