@@ -22,9 +22,12 @@ internal sealed partial class EtcdSessionMiddleware
     private readonly SessionCookie _cookie;
     private readonly IOptions<EtcdSessionOptions> _options;
     private readonly ILogger _logger;
+    private readonly Import.SessionImporter _import;
 
-    public EtcdSessionMiddleware(RequestDelegate next, EtcdSessionStore store, SessionCookie cookie, IOptions<EtcdSessionOptions> options, ILogger<EtcdSessionMiddleware> logger)
+    public EtcdSessionMiddleware(RequestDelegate next, EtcdSessionStore store, SessionCookie cookie, IOptions<EtcdSessionOptions> options, ILogger<EtcdSessionMiddleware> logger,
+        Import.SessionImporter import)
     {
+        _import = import;
         _next = next;
         _store = store;
         _cookie = cookie;
@@ -56,18 +59,22 @@ internal sealed partial class EtcdSessionMiddleware
             Log.CookieRejected(_logger);
         }
 
+        // Import hook (EtcdSessionOptions.Import): a request without this store's cookie may bring the stock one.
+        var imported = presented.Present ? default : await _import.ImportAsync(context, context.RequestAborted).ConfigureAwait(false);
+        var secret = presented.Secret ?? imported.Secret;
+
         var serverResponse = context.Features.GetRequiredFeature<IHttpResponseFeature>();
         var onStarting = new OnStartingBeforeCommitFeature(serverResponse);
-        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(presented.Secret, presented.Revision), onStarting, _logger);
-        if (presented.KeyRingFailure is { } keyRingFailure)
+        var request = new RequestState(context, _cookie, presented, _store.CreateStrict(secret, presented.Revision), onStarting, _logger);
+        if ((presented.KeyRingFailure ?? imported.Failure) is { } undecided)
         {
             request.Session.MarkUnavailable();
-            if (!await ContinueAfterLoadFailureAsync(context, keyRingFailure).ConfigureAwait(false))
+            if (!await ContinueAfterLoadFailureAsync(context, undecided).ConfigureAwait(false))
             {
                 return;
             }
         }
-        else if (presented.Secret is not null)
+        else if (secret is not null)
         {
             EtcdSessionException? loadFailure = null;
             try
