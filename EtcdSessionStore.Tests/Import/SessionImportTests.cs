@@ -205,6 +205,47 @@ public sealed class SessionImportTests
     }
 
     [Test]
+    public async Task EtcdFailsDuringTheImport_FollowsUnavailableBehavior_AndTheNextRequestImports()
+    {
+        using var deployment = new ShopDeployment(nameof(EtcdFailsDuringTheImport_FollowsUnavailableBehavior_AndTheNextRequestImports));
+        var oldCookie = await FillStockCartAsync(deployment, "clock;");
+        var calls = new EtcdCallInterceptor { FailingMethod = "Txn" };
+
+        await using var shop = await Redeployed.StartAsync(_redis, deployment, o => o.CallInterceptors = [calls]);
+        var failed = await shop.SendAsync("/cart", oldCookie);
+
+        Assert.That(failed.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(failed.Headers.TryGetValues("Set-Cookie", out var set) ? set : [], Has.None.StartsWith(StockCookie + "="), "the stock cookie is kept");
+        Assert.That(await StockCache(deployment).GetAsync(deployment.StockKeyOf(oldCookie)), Is.Not.Null, "nothing is removed before the session is stored");
+
+        calls.FailingMethod = null;
+        var retried = await shop.SendAsync("/cart", oldCookie);
+
+        Assert.That(await retried.Content.ReadAsStringAsync(), Is.EqualTo("clock;"));
+        Assert.That(await SessionCountAsync(deployment), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ImportWhoseReplyIsLost_StoresOneSession_AndTheBrowserGetsIt()
+    {
+        using var deployment = new ShopDeployment(nameof(ImportWhoseReplyIsLost_StoresOneSession_AndTheBrowserGetsIt));
+        var oldCookie = await FillStockCartAsync(deployment, "kettle;");
+        var calls = new EtcdCallInterceptor();
+        calls.DropNextReply("Txn");
+
+        await using var shop = await Redeployed.StartAsync(_redis, deployment, o => o.CallInterceptors = [calls]);
+        var first = await shop.SendAsync("/cart", oldCookie);
+        // The store may retry the transaction (its claim then hands this request its own session) or answer 503 and
+        // keep the stock cookie (the next request then finds the claim): either way one session, and the cart.
+        var cart = first.StatusCode == HttpStatusCode.OK ? await first.Content.ReadAsStringAsync() : await (await shop.SendAsync("/cart", oldCookie)).Content.ReadAsStringAsync();
+
+        Assert.That(cart, Is.EqualTo("kettle;"));
+        Assert.That(await SessionCountAsync(deployment), Is.EqualTo(1));
+        Assert.That(shop.Metrics.Sum("etcd.session.imports", ("result", "imported")), Is.EqualTo(1), "counted once, as imported");
+        Assert.That(await StockCache(deployment).GetAsync(deployment.StockKeyOf(oldCookie)), Is.Null, "the imported entry is removed");
+    }
+
+    [Test]
     public void ImportOn_WithoutAnIDistributedCache_FailsAtStart()
     {
         var host = new HostBuilder().ConfigureServices(s => s.AddEtcdSession(o =>

@@ -121,7 +121,7 @@ internal sealed partial class SessionImporter
         {
             // Gone or expired; or imported a moment ago by a request with the same cookie, which removed it: its claim says.
             var claim = await _gateway.GetAsync(claimKey, cancellationToken).ConfigureAwait(false);
-            return claim is null ? Finish(context, ImportResult.Missing, null) : Join(context, claimKey, claim);
+            return claim is null ? Finish(context, ImportResult.Missing, null) : Join(context, OpenClaim(claimKey, claim));
         }
 
         Dictionary<string, byte[]> items;
@@ -148,9 +148,18 @@ internal sealed partial class SessionImporter
         var response = await _gateway.TxnAsync(CreateWithClaim(storageKey, stored, sessionLease, claimKey, protectedSecret, claimLease), cancellationToken).ConfigureAwait(false);
         if (!response.Succeeded)
         {
-            // Another request with the same cookie imported it first (or this one did, and its reply was lost): join it.
             var claim = response.Responses.Count > 0 && response.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
-            return claim is null ? Finish(context, ImportResult.Missing, null) : Join(context, claimKey, claim);
+            if (claim is null)
+            {
+                return Finish(context, ImportResult.Missing, null); // only the new key's guard failed: a 256-bit collision
+            }
+
+            if (OpenClaim(claimKey, claim) is var claimed && !string.Equals(claimed, secret, StringComparison.Ordinal))
+            {
+                return Join(context, claimed); // another request with the same cookie imported it first
+            }
+
+            // This request's own transaction: applied, its reply lost, and retried by the gateway.
         }
 
         Log.Imported(_logger, header.Id, items.Count);
@@ -184,19 +193,28 @@ internal sealed partial class SessionImporter
         };
     }
 
-    /// <summary>The session a concurrent request imported, from its claim; a fresh one if the claim cannot be opened.</summary>
-    private ImportedSession Join(HttpContext context, string claimKey, Mvccpb.KeyValue claim)
+    /// <summary>The session a concurrent request imported (<paramref name="secret"/>, from its claim); a fresh one if the claim did not open.</summary>
+    private ImportedSession Join(HttpContext context, string? secret)
+    {
+        if (secret is not null)
+        {
+            Log.Joined(_logger);
+        }
+
+        return Finish(context, result: null, secret);
+    }
+
+    /// <summary>The secret a claim holds; <see langword="null"/> (logged) when it does not unprotect.</summary>
+    private string? OpenClaim(string claimKey, Mvccpb.KeyValue claim)
     {
         try
         {
-            var secret = Encoding.UTF8.GetString(_claims.CreateProtector(claimKey).Unprotect(claim.Value.ToByteArray()));
-            Log.Joined(_logger);
-            return Finish(context, result: null, secret);
+            return Encoding.UTF8.GetString(_claims.CreateProtector(claimKey).Unprotect(claim.Value.ToByteArray()));
         }
         catch (CryptographicException ex)
         {
             Log.ClaimUnreadable(_logger, ex);
-            return Finish(context, result: null, null);
+            return null;
         }
     }
 
