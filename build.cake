@@ -104,6 +104,10 @@ Task("EnsureEtcd")
     EnsureAptTool("etcdctl", "etcd-client");
 });
 
+Task("EnsureRedis")
+    .Description("Makes sure redis-server is available for the import tests (the stock session over Redis): on PATH, or installed with apt-get when running as root.")
+    .Does(() => EnsureAptTool("redis-server", "redis-server"));
+
 Task("EnsureChromium")
     .Description("Makes sure Debian's Chromium is available for the browser tests: on PATH, or installed with apt-get when running as root.")
     .Does(() => EnsureAptTool("chromium", "chromium"));
@@ -117,6 +121,7 @@ Task("Build")
 Task("Test")
     .Description("Runs the whole test suite against real etcd processes that the tests start.")
     .IsDependentOn("EnsureEtcd")
+    .IsDependentOn("EnsureRedis")
     .IsDependentOn("EnsureChromium")
     .IsDependentOn("Build")
     .Does(() =>

@@ -225,6 +225,13 @@ public sealed class EtcdSessionOptions
     /// <value>The default value is <see langword="null"/>: the cookie only.</value>
     public string? SessionIdHeaderName { get; set; }
 
+    /// <summary>
+    /// The import of live sessions from the app's previous store, the stock <c>AddSession()</c> over its
+    /// <c>IDistributedCache</c> (configuration section <c>EtcdSession:Import</c>): see docs/migration.md.
+    /// </summary>
+    /// <value>The default value is the import switched off.</value>
+    public SessionImportOptions Import { get; set; } = new();
+
     /// <summary>The refresh interval in force: <see cref="RefreshInterval"/>, or its default.</summary>
     internal TimeSpan EffectiveRefreshInterval =>
         RefreshInterval ?? TimeSpan.FromTicks(Math.Min(IdleTimeout.Ticks / 10, TimeSpan.FromMinutes(1).Ticks));

@@ -22,7 +22,7 @@ namespace Etcd.AspNetCore.Session.Tests.Protection;
 public sealed class EncryptAtRestTests
 {
     private const string Secret = "a cart nobody may read in etcd";
-    private const int UnsealFailed = 140;
+    private const int UnsealFailed = 148;
 
     [TestCase("JSON")]
     [TestCase("YAML")]

@@ -22,9 +22,12 @@ internal sealed partial class EtcdSessionMiddleware
     private readonly SessionCookie _cookie;
     private readonly IOptions<EtcdSessionOptions> _options;
     private readonly ILogger _logger;
+    private readonly Import.SessionImporter _import;
 
-    public EtcdSessionMiddleware(RequestDelegate next, EtcdSessionStore store, SessionCookie cookie, IOptions<EtcdSessionOptions> options, ILogger<EtcdSessionMiddleware> logger)
+    public EtcdSessionMiddleware(RequestDelegate next, EtcdSessionStore store, SessionCookie cookie, IOptions<EtcdSessionOptions> options, ILogger<EtcdSessionMiddleware> logger,
+        Import.SessionImporter import)
     {
+        _import = import;
         _next = next;
         _store = store;
         _cookie = cookie;
@@ -56,19 +59,24 @@ internal sealed partial class EtcdSessionMiddleware
             Log.CookieRejected(_logger);
         }
 
+        // Import hook (EtcdSessionOptions.Import): a request without this store's cookie may bring the stock one.
+        var imported = presented.Present ? default : await _import.ImportAsync(context, context.RequestAborted).ConfigureAwait(false);
+        var secret = presented.Secret ?? imported.Secret;
+
         var serverResponse = context.Features.GetRequiredFeature<IHttpResponseFeature>();
         var onStarting = new OnStartingBeforeCommitFeature(serverResponse);
-        var session = _store.CreateStrict(presented.Secret, presented.Revision, presented.Present,
-            keepExpiry: endpoint?.Metadata.GetMetadata<WithoutSessionRefreshAttribute>() is not null, unavailable: presented.KeyRingFailure is not null);
+        var undecided = presented.KeyRingFailure ?? imported.Failure;
+        var session = _store.CreateStrict(secret, presented.Revision, presented.Present, handedOver: presented.Secret is null && imported.Secret is not null,
+            keepExpiry: endpoint?.Metadata.GetMetadata<WithoutSessionRefreshAttribute>() is not null, unavailable: undecided is not null);
         var request = new RequestState(context, _cookie, presented, session, onStarting, _logger);
-        if (presented.KeyRingFailure is { } keyRingFailure)
+        if (undecided is not null)
         {
-            if (!await ContinueAfterLoadFailureAsync(context, keyRingFailure).ConfigureAwait(false))
+            if (!await ContinueAfterLoadFailureAsync(context, undecided).ConfigureAwait(false))
             {
                 return;
             }
         }
-        else if (presented.Secret is not null)
+        else if (secret is not null)
         {
             EtcdSessionException? loadFailure = null;
             try

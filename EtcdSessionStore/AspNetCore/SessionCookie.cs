@@ -114,23 +114,8 @@ internal sealed class SessionCookie
         NoStore(context.Response);
     }
 
-    private async ValueTask<EtcdSessionException?> EnsureKeyRingAsync(CancellationToken cancellationToken)
-    {
-        if (_keyRing is null || _keyRing.IsLoaded)
-        {
-            return null;
-        }
-
-        try
-        {
-            await _keyRing.LoadAsync(cancellationToken).ConfigureAwait(false);
-            return null;
-        }
-        catch (EtcdSessionException ex)
-        {
-            return ex;
-        }
-    }
+    private ValueTask<EtcdSessionException?> EnsureKeyRingAsync(CancellationToken cancellationToken) =>
+        EtcdXmlRepository.EnsureLoadedAsync(_keyRing, cancellationToken);
 
     /// <summary>The token that carries <paramref name="secret"/> and, when known, the revision of the session's last write.</summary>
     public string Protect(string secret, long revision = 0) => WithRevision(ProtectAndRemember(secret), revision);

@@ -67,6 +67,28 @@ internal sealed partial class EtcdXmlRepository : IXmlRepository
         return loading.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Reads <paramref name="keyRing"/> first if it has not been read yet, so that protecting and unprotecting do not
+    /// wait on it synchronously; <see langword="null"/> when there is none or it is read, else why it cannot be.
+    /// </summary>
+    public static async ValueTask<EtcdSessionException?> EnsureLoadedAsync(EtcdXmlRepository? keyRing, CancellationToken cancellationToken)
+    {
+        if (keyRing is null || keyRing.IsLoaded)
+        {
+            return null;
+        }
+
+        try
+        {
+            await keyRing.LoadAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (EtcdSessionException ex)
+        {
+            return ex;
+        }
+    }
+
     private async Task ReadAllAsync()
     {
         try

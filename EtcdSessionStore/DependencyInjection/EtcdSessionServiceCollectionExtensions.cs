@@ -110,6 +110,7 @@ public static class EtcdSessionServiceCollectionExtensions
             sp.GetRequiredService<IDataProtectionProvider>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>(), sp.GetServices<EtcdXmlRepository>(),
             sp.GetRequiredService<NearCacheInstance>().Cache is null ? null : new UnprotectedTokens(sp.GetRequiredService<TimeProvider>(), sp.GetService<IKeyManager>())));
         SessionAwareAuthenticationService.Decorate(services);
+        Import.SessionImportServices.Add(services);
         services.RemoveAll<ISessionStore>();
         services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());
         return services;

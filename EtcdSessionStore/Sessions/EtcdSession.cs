@@ -48,14 +48,15 @@ internal sealed partial class EtcdSession : ISession
     /// <param name="keepExpiry">The request must not push the session's expiry forward (<c>WithoutSessionRefresh()</c>); its writes keep the current expiry.</param>
     /// <param name="tokenPresented">A token came with the request, readable or not: one that opens nothing is deleted.</param>
     /// <param name="unavailable">The presented key could not be checked (the key ring could not be read): the session reads as unavailable and cannot change.</param>
+    /// <param name="handedOver">The key was not presented by the client but handed over by the server (an imported session): it is issued as a new token.</param>
     public EtcdSession(SessionRepository repository, string secret, TimeSpan idleTimeout, Func<bool>? tryEstablishSession, bool isNewSessionKey, KeyPolicy keys,
-        long minRevision = 0, bool keepExpiry = false, bool tokenPresented = false, bool unavailable = false)
+        long minRevision = 0, bool keepExpiry = false, bool tokenPresented = false, bool unavailable = false, bool handedOver = false)
     {
         _minRevision = minRevision;
         _keepExpiry = keepExpiry;
         _repository = repository;
         _secret = secret;
-        _presentedSecret = isNewSessionKey ? null : secret;
+        _presentedSecret = isNewSessionKey || handedOver ? null : secret;
         _tokenPresented = tokenPresented;
         _storageKey = repository.StorageKey(secret);
         _idleTimeout = idleTimeout;

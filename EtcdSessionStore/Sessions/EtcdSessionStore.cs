@@ -52,7 +52,9 @@ public sealed class EtcdSessionStore : ISessionStore
     /// <param name="tokenPresented">A token came with the request, readable or not (<see langword="null"/>: when <paramref name="sessionKey"/> did).</param>
     /// <param name="keepExpiry">The endpoint does not push the session's expiry forward (<c>WithoutSessionRefresh()</c>).</param>
     /// <param name="unavailable">The presented token could not be checked (the key ring could not be read): the session is unavailable.</param>
-    internal EtcdSession CreateStrict(string? sessionKey, long minRevision = 0, bool? tokenPresented = null, bool keepExpiry = false, bool unavailable = false) =>
+    /// <param name="handedOver">The key came from the server, not the client (an imported session): the client gets it as a new token.</param>
+    internal EtcdSession CreateStrict(string? sessionKey, long minRevision = 0, bool? tokenPresented = null, bool keepExpiry = false, bool unavailable = false,
+        bool handedOver = false) =>
         new(_repository, sessionKey ?? SessionKeys.NewSecret(), _idleTimeout, tryEstablishSession: null, isNewSessionKey: sessionKey is null, KeyPolicy.Strict,
-            minRevision, keepExpiry, tokenPresented ?? sessionKey is not null, unavailable);
+            minRevision, keepExpiry, tokenPresented ?? sessionKey is not null, unavailable, handedOver);
 }
