@@ -39,7 +39,11 @@ internal static class DotNetCli
         return version;
     }
 
-    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments) =>
+        RunAsync(StepTimeout, workingDirectory, arguments);
+
+    /// <summary>As <see cref="RunAsync(string, string[])"/>, for a step that takes longer than a pack or a build (a native AOT publish).</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, string workingDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -69,15 +73,15 @@ internal static class DotNetCli
         var output = new StringBuilder();
         var stdout = PumpAsync(process.StandardOutput, output);
         var stderr = PumpAsync(process.StandardError, output);
-        using var timeout = new CancellationTokenSource(StepTimeout);
+        using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(deadline.Token);
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {string.Join(' ', arguments)} did not finish within {StepTimeout.TotalSeconds} s:\n{output}");
+            Assert.Fail($"dotnet {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds} s:\n{output}");
         }
 
         await Task.WhenAll(stdout, stderr);

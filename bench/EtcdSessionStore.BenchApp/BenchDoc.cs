@@ -1,7 +1,7 @@
 namespace Etcd.AspNetCore.Session.BenchApp;
 
 /// <summary>
-/// Writes results into docs/benchmarks.md between marker comments (<c>&lt;!-- bench:NAME:start --&gt;</c> and
+/// Writes results into docs/benchmarks.md (or another page of docs/) between marker comments (<c>&lt;!-- bench:NAME:start --&gt;</c> and
 /// <c>&lt;!-- bench:NAME:end --&gt;</c>), so that a rerun replaces the previous numbers and leaves the prose alone.
 /// </summary>
 internal static class BenchDoc
@@ -25,9 +25,9 @@ internal static class BenchDoc
         throw new InvalidOperationException("Cannot find the repository's docs/ folder; pass --docs DIR.");
     }
 
-    public static void Replace(string docsDirectory, string section, string markdown)
+    public static void Replace(string docsDirectory, string section, string markdown, string page = "benchmarks.md")
     {
-        var file = Path.Combine(docsDirectory, "benchmarks.md");
+        var file = Path.Combine(docsDirectory, page);
         var start = $"<!-- bench:{section}:start -->";
         var end = $"<!-- bench:{section}:end -->";
         var text = File.Exists(file) ? File.ReadAllText(file) : "# Benchmarks\n";
