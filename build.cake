@@ -154,16 +154,19 @@ Task("Test")
 });
 
 Task("Pack")
-    .Description("Builds the EtcdSessionStore package and its symbols package into artifacts/packages (version: Directory.Build.props; --version-suffix=preview.1 for a pre-release). See docs/releasing.md.")
+    .Description("Builds the EtcdSessionStore package and its symbols package, and the Aspire integrations' packages (docs/aspire.md), into artifacts/packages (version: Directory.Build.props; --version-suffix=preview.1 for a pre-release). See docs/releasing.md.")
     .Does(() =>
 {
     CleanDirectory(packages);
-    DotNetPack("./EtcdSessionStore/EtcdSessionStore.csproj", new DotNetPackSettings
+    foreach (var project in new[] { "EtcdSessionStore", "EtcdSessionStore.Aspire", "EtcdSessionStore.Aspire.Hosting" })
     {
-        Configuration = configuration,
-        OutputDirectory = packages,
-        VersionSuffix = string.IsNullOrWhiteSpace(versionSuffix) ? null : versionSuffix,
-    });
+        DotNetPack($"./{project}/{project}.csproj", new DotNetPackSettings
+        {
+            Configuration = configuration,
+            OutputDirectory = packages,
+            VersionSuffix = string.IsNullOrWhiteSpace(versionSuffix) ? null : versionSuffix,
+        });
+    }
     foreach (var file in GetFiles($"{packages}/*.*nupkg")) { Information($"Packed {file.GetFilename()}"); }
 });
 

@@ -27,6 +27,7 @@ public static class ShopApp
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults();
 
         // [quick-start-services]
         builder.Services.AddEtcdSession(builder.Configuration.GetSection("EtcdSession"));
@@ -41,7 +42,11 @@ public static class ShopApp
             .StoreTicketsInEtcd();
         // [/store-tickets-in-etcd]
         // [/quick-start-services]
-        builder.Services.AddHealthChecks().AddEtcdSession();
+        // The store's health check, traces and metrics (package EtcdSessionStore.Aspire) and, under an Aspire app host
+        // (samples/EtcdSessionStore.AppHost), the endpoints from its connection string "etcd".
+        // [aspire-enrich]
+        builder.EnrichEtcdSession("etcd");
+        // [/aspire-enrich]
         builder.Services.AddSingleton<SessionEventRing>();
         builder.Services.AddHostedService<SessionEventLog>();
         builder.Services.AddSingleton<DemoInstance>();
