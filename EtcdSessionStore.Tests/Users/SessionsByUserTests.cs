@@ -17,7 +17,7 @@ public sealed class SessionsByUserTests
         var secret = await StoredSessionAsync(store);
         var session = await store.OpenAsync(secret);
 
-        var newSecret = await session.BindUserAsync("alice", new Dictionary<string, string> { ["ua"] = "Firefox" });
+        var newSecret = await session.BindUserAsync("alice", new Dictionary<string, string> { ["ua"] = "Firefox" }, CancellationToken.None);
 
         var stored = await GetAsync(store.StorageKeyOf(newSecret));
         var entry = await GetAsync(UserSessionIndex.EntryKey(store.Prefix, "alice", session.Id));
@@ -60,7 +60,7 @@ public sealed class SessionsByUserTests
         using var store = TestStore.Create();
         var session = await SignedInSessionAsync(store, "alice", "phone");
 
-        var newest = await session.RegenerateIdAsync();
+        var newest = await session.RegenerateIdAsync(CancellationToken.None);
 
         var entries = await RangeAsync(UserSessionIndex.UserPrefix(store.Prefix, "alice"));
         Assert.That(entries, Has.Count.EqualTo(1));
@@ -87,7 +87,7 @@ public sealed class SessionsByUserTests
         var directory = store.Services.GetRequiredService<EtcdSessionDirectory>();
         var session = store.NewSession();
 
-        var secret = await session.BindUserAsync("alice");
+        var secret = await session.BindUserAsync("alice", null, CancellationToken.None);
         Assert.That(await directory.ListAsync("alice"), Is.Empty, "nothing is written before the commit");
         await session.CommitAsync();
 
@@ -208,7 +208,7 @@ public sealed class SessionsByUserTests
         var session = await SignedInSessionAsync(store, "alice", "phone");
         var listed = (await directory.ListAsync("alice")).Single();
 
-        var rotated = await session.RegenerateIdAsync();
+        var rotated = await session.RegenerateIdAsync(CancellationToken.None);
         var revoked = await directory.RevokeAsync("alice", listed.SessionId);
 
         Assert.That(revoked, Is.True);

@@ -95,7 +95,7 @@ public static class EtcdSessionServiceCollectionExtensions
             sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<ExpiryLeasePool>(),
             sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<SessionMetrics>(),
             sp.GetRequiredService<NearCacheInstance>()));
-        services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionBackend>()));
+        services.TryAddSingleton(sp => new SessionStore(sp.GetRequiredService<SessionBackend>()));
         services.TryAddSingleton(sp => new EtcdSessionDirectory(
             sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SessionMetrics>()));
@@ -108,7 +108,7 @@ public static class EtcdSessionServiceCollectionExtensions
             sp.GetRequiredService<NearCacheInstance>().Cache is null ? null : new UnprotectedTokens(sp.GetRequiredService<TimeProvider>(), sp.GetService<IKeyManager>())));
         SessionAwareAuthenticationService.Decorate(services);
         services.RemoveAll<ISessionStore>();
-        services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());
+        services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<SessionStore>());
         return services;
     }
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Etcd.AspNetCore.Session.Serialization;
 
 namespace Etcd.AspNetCore.Session.Format;
 

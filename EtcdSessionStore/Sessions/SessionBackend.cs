@@ -37,12 +37,6 @@ internal sealed partial class SessionBackend
         GroupCommit = new GroupCommit(gateway);
         Commits = new SessionCommitQueue(new SessionWriter(this));
         Storage = new SessionStorage(this);
-#pragma warning disable CS0618 // reading the retired option only to say that it is ignored
-        if (options.MaxCommitAttempts != 5)
-        {
-            Log.MaxCommitAttemptsIgnored(loggerFactory.CreateLogger<EtcdSessionOptions>(), options.MaxCommitAttempts);
-        }
-#pragma warning restore CS0618
     }
 
     /// <summary>Where the writes of different sessions share a transaction.</summary>
@@ -85,11 +79,4 @@ internal sealed partial class SessionBackend
 
     /// <summary>The expiry a write made now gives the session.</summary>
     public DateTimeOffset NextExpiry(SessionHeader header, TimeSpan idleTimeout) => SessionDeadline.Next(Time.GetUtcNow(), idleTimeout, header.AbsoluteExpiry);
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 19, EventName = "MaxCommitAttemptsIgnored", Level = LogLevel.Warning,
-            Message = "EtcdSession:MaxCommitAttempts is set ({Value}) but no longer used: commits retry until IOTimeout is spent. Remove the setting.")]
-        public static partial void MaxCommitAttemptsIgnored(ILogger logger, int value);
-    }
 }
