@@ -89,7 +89,7 @@ public sealed class IdentityApp : IAsyncDisposable
 
     private async Task StartInstanceAsync(bool storeTickets, Action<EtcdSessionOptions>? configure)
     {
-        var client = new EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        var client = EtcdTestClient.Create();
         _clients.Add(client);
         var builder = EndpointTestApp.NewBuilder(Prefix, client, o =>
         {

@@ -81,18 +81,14 @@ public sealed class CachedValueIsolationTests
     /// <summary>Loads the session the way a request with <paramref name="written"/>'s token does, until the load is a cache hit.</summary>
     private static async Task<EtcdSession> OpenFromCacheAsync(NearCacheApp app, SessionStore store, EtcdSession written)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (true)
+        var (session, hit) = await Eventually.ValueAsync(async () =>
         {
             var hits = app.Hits;
-            var session = store.CreateStrict(written.SessionKey, written.Revision!.Value);
-            await session.LoadAsync(timeout.Token);
-            if (app.Hits > hits)
-            {
-                return session;
-            }
-
-            await Task.Delay(50, timeout.Token);
-        }
+            var opened = store.CreateStrict(written.SessionKey, written.Revision!.Value);
+            await opened.LoadAsync();
+            return (opened, app.Hits > hits);
+        }, load => load.Item2, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+        Assert.That(hit, Is.True, "no load was a near-cache hit");
+        return session;
     }
 }

@@ -142,11 +142,7 @@ public sealed class SessionsByUserTests
         var session = await SignedInSessionAsync(store, "alice", "phone");
         var directory = store.Services.GetRequiredService<EtcdSessionDirectory>();
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (await GetAsync(store.StorageKeyOf(session.SessionKey)) is not null && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(250);
-        }
+        await Eventually.TrueAsync(async () => await GetAsync(store.StorageKeyOf(session.SessionKey)) is null, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(250));
 
         Assert.That(await GetAsync(store.StorageKeyOf(session.SessionKey)), Is.Null, "etcd expired the session");
         Assert.That(await RangeAsync(UserSessionIndex.UserPrefix(store.Prefix, "alice")), Is.Empty);

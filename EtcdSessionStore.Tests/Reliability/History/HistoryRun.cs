@@ -269,7 +269,7 @@ internal sealed class HistoryRun
     private async Task<IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>> FinalSessionsAsync(EtcdCluster cluster)
     {
         var endpoints = string.Join(',', cluster.Members.Where(m => m.IsRunning).Select(m => m.ClientUrl));
-        using var client = new EtcdClient(endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        using var client = EtcdTestClient.Create(endpoints);
         var range = await client.GetRangeAsync(SessionKeys.SessionsPrefix(_prefix), deadline: DateTime.UtcNow.AddSeconds(10));
         var codec = (_apps[0] ?? _apps[1])!.Codec;
         var sessions = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
