@@ -1,5 +1,4 @@
 using dotnet_etcd;
-using Grpc.Core;
 
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 

@@ -1,6 +1,5 @@
 using dotnet_etcd;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
-using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;

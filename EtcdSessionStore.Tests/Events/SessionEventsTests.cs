@@ -1,8 +1,6 @@
 using System.Threading.Channels;
-using dotnet_etcd;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcdserverpb;
-using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,5 @@
 using dotnet_etcd;
 using Etcd.AspNetCore.Session.Storage;
-using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,5 @@
 using System.Net;
 using dotnet_etcd;
-using Grpc.Core;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;

@@ -1,6 +1,4 @@
-using dotnet_etcd;
 using Etcdserverpb;
-using Grpc.Core;
 
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 

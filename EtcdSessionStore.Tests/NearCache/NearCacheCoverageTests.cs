@@ -2,7 +2,6 @@ using System.Net;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcdserverpb;
 using Grpc.Core;
-using dotnet_etcd;
 
 namespace Etcd.AspNetCore.Session.Tests.NearCache;
 

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using dotnet_etcd;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcd.AspNetCore.Session.Tests.NearCache;
