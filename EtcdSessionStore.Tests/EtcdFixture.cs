@@ -1,5 +1,4 @@
 using dotnet_etcd;
-using Grpc.Core;
 
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 
@@ -25,7 +24,7 @@ public sealed class EtcdFixture
     public async Task StartEtcd()
     {
         _member = await EtcdMember.StartSingleAsync("shared");
-        _client = new EtcdClient(_member.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        _client = EtcdTestClient.Create(_member.ClientUrl);
     }
 
     [OneTimeTearDown]

@@ -72,15 +72,6 @@ public sealed class EtcdSessionOptions
     public int MaxSessionBytes { get; set; } = EtcdSessionDefaults.MaxSessionBytes;
 
     /// <summary>
-    /// Retired: a commit that meets a concurrent write now retries until <see cref="IOTimeout"/> is spent, and
-    /// concurrent commits of one session in one instance share a transaction, so a fixed number of attempts no longer
-    /// applies. The value is ignored; setting it logs a warning at start-up.
-    /// </summary>
-    /// <value>The default value is 5.</value>
-    [Obsolete("Ignored: commits retry until IOTimeout is spent. Remove the setting; it will be removed in a future version.")]
-    public int MaxCommitAttempts { get; set; } = 5;
-
-    /// <summary>
     /// The serializer that writes session items: a registered name, case-insensitive (built in: <c>JSON</c>,
     /// <c>YAML</c>, <c>Binary</c>; more with <see cref="AddSerializer"/>), or the assembly-qualified name of a
     /// class that implements <see cref="ISessionSerializer"/> (<c>MyApp.Sessions.MySerializer, MyApp</c>),
@@ -216,14 +207,15 @@ public sealed class EtcdSessionOptions
     public int? MaxSessionsPerUser { get; set; }
 
     /// <summary>
-    /// The name of a header that carries the session key as an alternative to the cookie, for APIs and native
-    /// clients (as Spring Session's <c>HeaderHttpSessionIdResolver</c>), e.g. <c>X-Session-Token</c>. A request
-    /// that sends it is served from it (it wins over the cookie); every response that creates or rotates a
-    /// session returns the new key in it, and one that ends the session returns it empty. The value is the
-    /// same Data Protection–protected token as the cookie: opaque to clients. See docs/configuration.md.
+    /// The name of a header that carries the session token as an alternative to the cookie, for APIs and native
+    /// clients (as Spring Session's <c>HeaderHttpSessionIdResolver</c>), e.g. <c>X-Session-Token</c>. The token is
+    /// the same Data Protection–protected secret key as the cookie, opaque to clients, and not the session's id
+    /// (<c>ISession.Id</c>). A request that sends it is served from it (it wins over the cookie); every response
+    /// that creates or rotates a session returns the new token in it, and one that ends the session returns it
+    /// empty. See docs/configuration.md.
     /// </summary>
     /// <value>The default value is <see langword="null"/>: the cookie only.</value>
-    public string? SessionIdHeaderName { get; set; }
+    public string? SessionTokenHeaderName { get; set; }
 
     /// <summary>
     /// The import of live sessions from the app's previous store, the stock <c>AddSession()</c> over its

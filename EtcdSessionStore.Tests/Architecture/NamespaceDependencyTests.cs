@@ -38,7 +38,7 @@ public sealed partial class NamespaceDependencyTests
     public void OnlyTheSessionLifecycle_TakesSessionRepository()
     {
         // The store (ISessionStore) creates the sessions; everything else takes the services it uses.
-        var lifecycle = new[] { typeof(EtcdSessionStore) };
+        var lifecycle = new[] { typeof(SessionStore) };
         var takers = typeof(EtcdSessionOptions).Assembly.GetTypes()
             .Where(t => OuterMost(t).Namespace != typeof(SessionRepository).Namespace && !lifecycle.Contains(t))
             .Where(t => t.GetConstructors(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)

@@ -15,15 +15,15 @@ public sealed class ActiveSessionsTests
         var prefix = EtcdFixture.UniquePrefix(nameof(ActiveSessionsTests));
         await using var first = await StartAsync(prefix);
         await using var second = await StartAsync(prefix);
-        using var phone = NewBrowser("Phone/1.0");
-        using var laptop = NewBrowser("Laptop/2.0");
-        using var stranger = NewBrowser();
+        using var phone = Browsers.Open(userAgent: "Phone/1.0");
+        using var laptop = Browsers.Open(userAgent: "Laptop/2.0");
+        using var stranger = Browsers.Open();
         await SignInAsync(phone, first.Url, "alice");
         await SignInAsync(laptop, second.Url, "alice");
         await SignInAsync(stranger, first.Url, "bob");
 
         var sessions = await phone.GetFromJsonAsync<JsonElement[]>(second.Url + "/sessions");
-        using var anonymous = NewBrowser();
+        using var anonymous = Browsers.Open();
         using var refused = await anonymous.GetAsync(first.Url + "/sessions");
 
         Assert.Multiple(() =>
@@ -40,8 +40,8 @@ public sealed class ActiveSessionsTests
         var prefix = EtcdFixture.UniquePrefix(nameof(ActiveSessionsTests));
         await using var first = await StartAsync(prefix);
         await using var second = await StartAsync(prefix);
-        using var phone = NewBrowser("Phone/1.0");
-        using var laptop = NewBrowser("Laptop/2.0");
+        using var phone = Browsers.Open(userAgent: "Phone/1.0");
+        using var laptop = Browsers.Open(userAgent: "Laptop/2.0");
         await SignInAsync(phone, first.Url, "alice");
         await SignInAsync(laptop, second.Url, "alice");
         (await laptop.PostAsync(second.Url + "/cart", Form(("item", "apple")))).EnsureSuccessStatusCode();
@@ -72,8 +72,8 @@ public sealed class ActiveSessionsTests
     {
         var prefix = EtcdFixture.UniquePrefix(nameof(ActiveSessionsTests));
         await using var shop = await StartAsync(prefix);
-        using var phone = NewBrowser("Phone/1.0");
-        using var laptop = NewBrowser("Laptop/2.0");
+        using var phone = Browsers.Open(userAgent: "Phone/1.0");
+        using var laptop = Browsers.Open(userAgent: "Laptop/2.0");
         await SignInAsync(phone, shop.Url, "alice");
         await SignInAsync(laptop, shop.Url, "alice");
         var laptopId = (await phone.GetFromJsonAsync<JsonElement[]>(shop.Url + "/sessions"))!
@@ -92,7 +92,7 @@ public sealed class ActiveSessionsTests
     {
         var prefix = EtcdFixture.UniquePrefix(nameof(ActiveSessionsTests));
         await using var shop = await StartAsync(prefix);
-        using var phone = NewBrowser("Phone/1.0");
+        using var phone = Browsers.Open(userAgent: "Phone/1.0");
         await SignInAsync(phone, shop.Url, "alice");
 
         var page = await phone.GetStringAsync(shop.Url + "/account/sessions");

@@ -36,7 +36,7 @@ public sealed class DemoFormTests
     [TestCaseSource(nameof(MalformedForms))]
     public async Task AMalformedFormBody_Gets400_NotAServerError(string route, string contentType, string body)
     {
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
         using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
 
@@ -48,7 +48,7 @@ public sealed class DemoFormTests
     [Test]
     public async Task AUserNameWithAControlCharacter_Gets400()
     {
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
 
         using var response = await browser.PostAsync(_shop.Url + "/login", Form(("user", "al\u0001ice")));
 
@@ -58,7 +58,7 @@ public sealed class DemoFormTests
     [Test]
     public async Task AWellFormedForm_StillWorks()
     {
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
 
         using var login = await browser.PostAsync(_shop.Url + "/login", Form(("user", "alice")));
         using var cart = await browser.PostAsync(_shop.Url + "/cart", Form(("item", "apple")));

@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using static Etcd.AspNetCore.Session.Tests.Infrastructure.DemoShop;
 
 namespace Etcd.AspNetCore.Session.Tests.AspNetCore;
@@ -9,15 +10,10 @@ public sealed class DemoHealthCheckTests
     public async Task TheDemosEtcdHealthCheck_ReportsHealthy()
     {
         await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(ActiveSessionsTests)));
-        using var client = NewBrowser();
+        using var client = Browsers.Open();
 
         // Degraded for the first moments: until the near cache's first heartbeat comes back through its watch, reads go to etcd.
-        var body = await client.GetStringAsync(shop.Url + "/health/etcd");
-        for (var attempt = 0; body == "Degraded" && attempt < 50; attempt++)
-        {
-            await Task.Delay(100);
-            body = await client.GetStringAsync(shop.Url + "/health/etcd");
-        }
+        var body = await Eventually.ValueAsync(() => client.GetStringAsync(shop.Url + "/health/etcd"), b => b != "Degraded", TimeSpan.FromSeconds(10));
 
         Assert.That(body, Is.EqualTo("Healthy"));
     }

@@ -15,7 +15,7 @@ public sealed class DemoPagesTests
     public async Task EveryPage_SaysWhichInstanceServedIt_AndLinksToTheSamePageOnThePeer()
     {
         await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(DemoPagesTests)), "--Demo:PeerUrl", "http://127.0.0.1:5001");
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
         await SignInAsync(browser, shop.Url, "alice");
 
         foreach (var path in Pages)
@@ -31,7 +31,7 @@ public sealed class DemoPagesTests
     public async Task WithoutAPeerUrl_NoPeerLink_AndAnInstanceNameSettingIsShown()
     {
         await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(DemoPagesTests)), "--Demo:InstanceName", "eu-west <1>");
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
 
         var page = await browser.GetStringAsync(shop.Url + "/");
 
@@ -44,7 +44,7 @@ public sealed class DemoPagesTests
         const string user = "<script>alert(1)</script>";
         const string agent = "Evil/1.0 <img src=x onerror=alert(2)>";
         await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(DemoPagesTests)));
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
         browser.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", agent);
         await SignInAsync(browser, shop.Url, user);
         (await browser.PostAsync(shop.Url + "/cart", Form(("item", "<b>pear</b>")))).EnsureSuccessStatusCode();
@@ -72,7 +72,7 @@ public sealed class DemoPagesTests
         var prefix = EtcdFixture.UniquePrefix(nameof(DemoPagesTests));
         await using var first = await StartAsync(prefix);
         await using var second = await StartAsync(prefix);
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
         (await browser.PostAsync(second.Url + "/cart", Form(("item", "apple")))).EnsureSuccessStatusCode();
         await SignInAsync(browser, first.Url, "carol"); // a stored session: signing in rotates it
         var id = (await browser.GetFromJsonAsync<JsonElement[]>(first.Url + "/sessions"))!.Single().GetProperty("id").GetString()!;
@@ -94,7 +94,7 @@ public sealed class DemoPagesTests
     public async Task TheEventLog_RefreshesItselfFromAFragment_ThatIsTheSameLog()
     {
         await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(DemoPagesTests)));
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
         (await browser.PostAsync(shop.Url + "/cart", Form(("item", "apple")))).EnsureSuccessStatusCode();
         await EventuallyAsync(async () => (await EventsAsync(browser, shop.Url)).Length > 0);
 
@@ -112,7 +112,7 @@ public sealed class DemoPagesTests
     public async Task TheStylesheet_IsServedByTheShopItself()
     {
         await using var shop = await StartAsync(EtcdFixture.UniquePrefix(nameof(DemoPagesTests)));
-        using var browser = NewBrowser();
+        using var browser = Browsers.Open();
 
         using var css = await browser.GetAsync(shop.Url + "/demo.css");
         var stylesheet = await css.Content.ReadAsStringAsync();
@@ -131,13 +131,6 @@ public sealed class DemoPagesTests
         (await browser.GetFromJsonAsync<JsonElement[]>(url + "/events"))!;
 
     /// <summary>Events arrive through an etcd watch, a moment after the write: wait for them (up to 15 s on a busy machine).</summary>
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!await condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the event did not arrive");
-            await Task.Delay(50);
-        }
-    }
+    private static async Task EventuallyAsync(Func<Task<bool>> condition) =>
+        Assert.That(await Eventually.TrueAsync(condition, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50)), Is.True, "the event did not arrive");
 }

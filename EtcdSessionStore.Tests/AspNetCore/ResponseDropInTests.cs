@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using System.Buffers;
 using System.Net;
 using System.Text.Json;
@@ -31,7 +32,7 @@ public sealed class ResponseDropInTests
     public async Task BytesLeftUnflushedInTheBodyWriter_AreSent(string path, string expected)
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
 
         using var response = await browser.PostAsync(path);
         var body = await response.Content.ReadAsStringAsync();
@@ -49,7 +50,7 @@ public sealed class ResponseDropInTests
     public async Task BytesLeftUnflushedInTheBodyWriter_OfAChangeThatFailsToCommit_AreNotSent()
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
         app.Calls.FailingMethod = "Txn";
 
         using var response = await browser.PostAsync("/writer-set");
@@ -68,7 +69,7 @@ public sealed class ResponseDropInTests
     public async Task OnStartingCallback_ThatChangesTheSession_IsStored_BeforeTheBodyGoesOut(bool existingSession)
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
         if (existingSession)
         {
             (await browser.PostAsync("/set?value=before")).Dispose();
@@ -91,7 +92,7 @@ public sealed class ResponseDropInTests
     public async Task OnStartingCallback_WhoseChangeFailsToCommit_GetsNoSuccess()
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
         app.Calls.FailingMethod = "Txn";
 
         using var response = await browser.PostAsync("/set-on-starting?value=late");
@@ -110,7 +111,7 @@ public sealed class ResponseDropInTests
     public async Task OnStartingCallbacks_RunLastRegisteredFirst_BeforeTheResponseStarts(string path)
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
 
         using var response = await browser.PostAsync(path);
         var body = await response.Content.ReadAsStringAsync();
@@ -123,8 +124,8 @@ public sealed class ResponseDropInTests
         });
     }
 
-    private Task<MinimalSessionApp> StartAsync() =>
-        MinimalSessionApp.StartAsync(_kestrel, EtcdFixture.UniquePrefix(nameof(ResponseDropInTests)), routes =>
+    private Task<EndpointTestApp> StartAsync() =>
+        EndpointTestApp.StartAsync(routes =>
         {
             routes.MapGet("/get", (HttpContext c) => c.Session.GetString("k") ?? "");
             routes.MapPost("/set", (HttpContext c, string value) => c.Session.SetString("k", value));
@@ -161,7 +162,7 @@ public sealed class ResponseDropInTests
                 AppendOrderOnStarting(c);
                 c.Response.Body.Write("body"u8);
             });
-        });
+        }, kestrel: _kestrel, prefix: EtcdFixture.UniquePrefix(nameof(ResponseDropInTests)));
 
     private static void AppendOrderOnStarting(HttpContext context)
     {

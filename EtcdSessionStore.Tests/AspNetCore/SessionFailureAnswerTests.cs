@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using System.Net;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
@@ -29,7 +30,7 @@ public sealed class SessionFailureAnswerTests
     public async Task ExplicitCommit_OfASessionDestroyedByAnotherTab_IsAConflict_AndLeavesTheCookieAlone()
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
         (await browser.PostAsync("/set?value=1")).Dispose();
         var cookie = browser.SessionCookie;
 
@@ -50,7 +51,7 @@ public sealed class SessionFailureAnswerTests
     public async Task SecondCommit_AfterAnotherTabDestroyedTheRotatedSession_IsAConflict_ThatIssuesNoCookieForIt()
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
         (await browser.PostAsync("/set?value=1")).Dispose();
         var cookie = browser.SessionCookie;
 
@@ -69,7 +70,7 @@ public sealed class SessionFailureAnswerTests
     public async Task ConflictThrownByTheEndpoint_ForAKeyThatOpensNothing_AnswersConflict_WithoutDeletingTheCookie()
     {
         await using var app = await StartAsync();
-        var browser = app.NewBrowser();
+        var browser = app.NewTestBrowser();
         (await browser.PostAsync("/set?value=1")).Dispose();
         await EtcdFixture.Client.DeleteRangeAsync(_prefix); // destroyed by another tab: the cookie now opens nothing
 
@@ -88,8 +89,8 @@ public sealed class SessionFailureAnswerTests
     public async Task EtcdFailure_DuringTheAutomaticSignOut_OfEndSignInWithSession_AnswersServiceUnavailable()
     {
         await using var app = await StartAsync(o => o.EndSignInWithSession = true, s => s.AddAuthentication().StoreTicketsInEtcd());
-        var alice = app.NewBrowser();
-        var other = app.NewBrowser();
+        var alice = app.NewTestBrowser();
+        var other = app.NewTestBrowser();
         (await alice.PostAsync("/signin")).Dispose();
         (await other.PostAsync("/set?value=1")).Dispose(); // a stored session bound to nobody
         app.CopySignIn(alice, other); // alice's sign-in on a session that is not hers: signed out, which removes her ticket from etcd
@@ -107,10 +108,10 @@ public sealed class SessionFailureAnswerTests
         });
     }
 
-    private Task<MinimalSessionApp> StartAsync(Action<EtcdSessionOptions>? configure = null, Action<IServiceCollection>? services = null)
+    private Task<EndpointTestApp> StartAsync(Action<EtcdSessionOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
         var prefix = _prefix = EtcdFixture.UniquePrefix(nameof(SessionFailureAnswerTests));
-        return MinimalSessionApp.StartAsync(_kestrel, prefix, routes =>
+        return EndpointTestApp.StartAsync(routes =>
         {
             routes.MapPost("/set", (HttpContext c, string value) => c.Session.SetString("k", value));
             routes.MapGet("/whoami", (HttpContext c) => c.User.Identity?.IsAuthenticated == true ? c.User.Identity.Name! : "anonymous");
@@ -134,6 +135,6 @@ public sealed class SessionFailureAnswerTests
             });
             routes.MapPost("/rotation-lost-the-race", Task<string> (HttpContext c) =>
                 throw new EtcdSessionException(EtcdSessionErrorKind.Conflict, "Another request rotated the session first."));
-        }, configure, services);
+        }, configure, services, _kestrel, prefix);
     }
 }

@@ -11,7 +11,7 @@ public sealed class SessionTokenHeaderTests
     [Test]
     public async Task ANewSession_ReturnsItsKeyInTheHeader_AndTheHeaderOpensItAgain()
     {
-        await using var server = await SessionTestServer.StartAsync(o => o.SessionIdHeaderName = Header);
+        await using var server = await SessionTestServer.StartAsync(o => o.SessionTokenHeaderName = Header);
         using var client = server.NewClient();
 
         using var created = await client.PostAsync("/set?key=cart&value=apples", null);
@@ -30,7 +30,7 @@ public sealed class SessionTokenHeaderTests
     [Test]
     public async Task Rotation_ReturnsTheNewKeyInTheHeader_AndTheOldOneOpensNothing()
     {
-        await using var server = await SessionTestServer.StartAsync(o => o.SessionIdHeaderName = Header);
+        await using var server = await SessionTestServer.StartAsync(o => o.SessionTokenHeaderName = Header);
         using var client = server.NewClient();
         using var created = await client.PostAsync("/set?key=cart&value=apples", null);
         var oldToken = created.Headers.GetValues(Header).Single();
@@ -54,7 +54,7 @@ public sealed class SessionTokenHeaderTests
     [Test]
     public async Task Destroy_AnswersWithAnEmptyHeader()
     {
-        await using var server = await SessionTestServer.StartAsync(o => o.SessionIdHeaderName = Header);
+        await using var server = await SessionTestServer.StartAsync(o => o.SessionTokenHeaderName = Header);
         using var client = server.NewClient();
         using var created = await client.PostAsync("/set?key=cart&value=apples", null);
         var token = created.Headers.GetValues(Header).Single();
@@ -85,10 +85,10 @@ public sealed class SessionTokenHeaderTests
     [TestCase("Authorization")]
     public void AnInvalidHeaderName_IsRejectedAtStartUp_WithItsName(string name)
     {
-        var result = new EtcdSessionOptionsValidator().Validate(null, new EtcdSessionOptions { SessionIdHeaderName = name });
+        var result = new EtcdSessionOptionsValidator().Validate(null, new EtcdSessionOptions { SessionTokenHeaderName = name });
 
         Assert.That(result.Failed, Is.True);
-        Assert.That(result.FailureMessage, Does.Contain($"EtcdSession:SessionIdHeaderName '{name}' is invalid"));
+        Assert.That(result.FailureMessage, Does.Contain($"EtcdSession:SessionTokenHeaderName '{name}' is invalid"));
     }
 
     private static Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string path, string token)

@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using System.Net;
 using EtcdSessionStore.MvcTempData;
 using Microsoft.AspNetCore.Builder;
@@ -149,7 +150,7 @@ public sealed class TempDataTests
         {
             First = first;
             Second = second;
-            _http = new HttpClient(new HttpClientHandler { CookieContainer = _cookies, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+            _http = Browsers.Open(cookies: _cookies);
         }
 
         public WebApplication First { get; }

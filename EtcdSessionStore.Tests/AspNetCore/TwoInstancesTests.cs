@@ -39,7 +39,7 @@ public sealed class TwoInstancesTests
     }
 
     private static HttpClient Client(CookieContainer cookies) =>
-        new(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        Browsers.Open(cookies: cookies);
 
     private static FormUrlEncodedContent Form(string name, string value) => new([new KeyValuePair<string, string>(name, value)]);
 

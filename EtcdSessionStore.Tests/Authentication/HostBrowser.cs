@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using System.Net;
 
 namespace Etcd.AspNetCore.Session.Tests.Authentication;
@@ -9,7 +10,7 @@ namespace Etcd.AspNetCore.Session.Tests.Authentication;
 public sealed class HostBrowser : IDisposable
 {
     private static readonly Uri Host = new("http://127.0.0.1/");
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _http = Browsers.Bare();
 
     public CookieContainer Cookies { get; } = new();
 

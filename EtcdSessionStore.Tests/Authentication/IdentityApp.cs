@@ -1,6 +1,5 @@
 using dotnet_etcd;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
-using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
@@ -89,7 +88,7 @@ public sealed class IdentityApp : IAsyncDisposable
 
     private async Task StartInstanceAsync(bool storeTickets, Action<EtcdSessionOptions>? configure)
     {
-        var client = new EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        var client = EtcdTestClient.Create();
         _clients.Add(client);
         var builder = EndpointTestApp.NewBuilder(Prefix, client, o =>
         {

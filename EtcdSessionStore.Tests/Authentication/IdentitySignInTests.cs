@@ -12,7 +12,7 @@ namespace Etcd.AspNetCore.Session.Tests.Authentication;
 /// </summary>
 public sealed class IdentitySignInTests
 {
-    private const string SessionCookie = EtcdSessionDefaults.CookieName;
+    private static readonly string SessionCookie = EtcdSessionDefaults.CookieName;
 
     [TestCase(false)]
     [TestCase(true)]

@@ -235,11 +235,7 @@ public sealed class TicketStoreTests
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while ((await server.TicketsAsync()).Count > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(250);
-        }
+        await Eventually.TrueAsync(async () => (await server.TicketsAsync()).Count == 0, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(250));
 
         Assert.Multiple(async () =>
         {

@@ -63,7 +63,7 @@ public sealed class TicketTestServer : IAsyncDisposable
         var calls = new EtcdCallInterceptor();
         var logs = new CapturingLoggerProvider();
         var endpoints = EtcdFixture.Endpoints;
-        var client = new EtcdClient(endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
+        var client = EtcdTestClient.Create(endpoints, calls);
         var host = new HostBuilder()
             .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Trace).AddProvider(logs))
             .ConfigureWebHost(web => web

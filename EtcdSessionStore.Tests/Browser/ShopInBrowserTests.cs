@@ -245,13 +245,17 @@ public sealed class ShopInBrowserTests
     private static async Task ExpectEventOfThisSessionAsync(IPage page, string kind)
     {
         var row = page.Locator("#event-log tr.mine").Filter(new() { HasText = kind });
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (await row.CountAsync() == 0)
+        var shown = await Eventually.TrueAsync(async () =>
         {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"the event log never showed this session's {kind} event");
-            await Task.Delay(200);
+            if (await row.CountAsync() > 0)
+            {
+                return true;
+            }
+
             await page.ReloadAsync();
-        }
+            return false;
+        }, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+        Assert.That(shown, Is.True, $"the event log never showed this session's {kind} event");
 
         await Expect(row.First).ToContainTextAsync("this session");
     }

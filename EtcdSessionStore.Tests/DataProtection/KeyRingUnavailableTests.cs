@@ -17,7 +17,7 @@ public sealed class KeyRingUnavailableTests
         var prefix = EtcdFixture.UniquePrefix(nameof(KeyRingUnavailableTests));
         string[] args = ["--EtcdSession:Endpoints", etcd.ClientUrl, "--EtcdSession:IOTimeout", "00:00:01", "--EtcdSession:UnavailableBehavior", behavior];
         var cookies = new CookieContainer();
-        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        using var browser = Browsers.Open(cookies: cookies);
         string url;
         await using (var before = await DemoShop.StartAsync(prefix, args))
         {
@@ -50,21 +50,11 @@ public sealed class KeyRingUnavailableTests
     /// <summary>The cart once the app answers with it again (the etcd client reconnects with a back-off), within 15 s.</summary>
     private static async Task<string> RecoveredCartAsync(HttpClient browser, string url)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        string cart;
-        do
+        var (_, cart) = await Eventually.ValueAsync(async () =>
         {
             using var response = await browser.GetAsync(url);
-            cart = await response.Content.ReadAsStringAsync();
-            if (response.IsSuccessStatusCode && cart.Contains("apple", StringComparison.Ordinal))
-            {
-                break;
-            }
-
-            await Task.Delay(200);
-        }
-        while (DateTime.UtcNow < deadline);
-
+            return (response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }, read => read.IsSuccessStatusCode && read.Item2.Contains("apple", StringComparison.Ordinal), TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
         return cart;
     }
 }

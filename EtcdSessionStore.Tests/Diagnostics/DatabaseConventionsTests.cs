@@ -139,7 +139,7 @@ public sealed class DatabaseConventionsTests
         {
             _listener = new ActivityListener
             {
-                ShouldListenTo = s => s.Name is EtcdSessionInstrumentation.ActivitySourceName || s == _root,
+                ShouldListenTo = s => s.Name == EtcdSessionInstrumentation.ActivitySourceName || s == _root,
                 Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
                 ActivityStopped = _stopped.Enqueue,
             };

@@ -64,7 +64,7 @@ public sealed class MetricsAndTracingTests
         var spans = new ConcurrentBag<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name is EtcdSessionInstrumentation.ActivitySourceName or "EtcdSessionStore.Tests",
+            ShouldListenTo = s => s.Name == EtcdSessionInstrumentation.ActivitySourceName || s.Name == "EtcdSessionStore.Tests",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = spans.Add,
         };

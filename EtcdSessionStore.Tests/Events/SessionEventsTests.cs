@@ -1,8 +1,6 @@
 using System.Threading.Channels;
-using dotnet_etcd;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcdserverpb;
-using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -103,7 +101,7 @@ public sealed class SessionEventsTests
     {
         // Compaction would disturb tests that read old revisions of the shared etcd: use a member of our own.
         await using var member = await EtcdMember.StartSingleAsync("events-compaction");
-        using var raw = new EtcdClient(member.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        using var raw = EtcdTestClient.Create(member.ClientUrl);
         using var app = TestStore.Create(endpoints: member.ClientUrl);
         var stale = (await raw.GetAsync("any")).Header.Revision + 1;
         for (var i = 0; i < 3; i++)
@@ -133,7 +131,7 @@ public sealed class SessionEventsTests
         await using var member = await EtcdMember.StartSingleAsync("events-restart");
         using var app = TestStore.Create(endpoints: member.ClientUrl);
         using var watcher = TestStore.Create(o => o.KeyPrefix = app.Prefix, endpoints: member.ClientUrl);
-        using var raw = new EtcdClient(member.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        using var raw = EtcdTestClient.Create(member.ClientUrl);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(40));
         var from = (await raw.GetAsync("any")).Header.Revision + 1;
         await using var events = await EventCollector.StartAsync(watcher, cts.Token, from);

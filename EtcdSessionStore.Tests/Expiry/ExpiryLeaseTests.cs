@@ -1,5 +1,6 @@
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Storage;
+using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -108,8 +109,7 @@ public sealed class ExpiryLeaseTests
         }
 
         var gone = new DateTimeOffset?[deadlines.Length];
-        var until = DateTimeOffset.UtcNow.AddSeconds(30);
-        while (gone.Any(g => g is null) && DateTimeOffset.UtcNow < until)
+        await Eventually.TrueAsync(async () =>
         {
             for (var i = 0; i < deadlines.Length; i++)
             {
@@ -119,8 +119,8 @@ public sealed class ExpiryLeaseTests
                 }
             }
 
-            await Task.Delay(100);
-        }
+            return gone.All(g => g is not null);
+        }, TimeSpan.FromSeconds(30));
 
         Assert.Multiple(() =>
         {

@@ -1,6 +1,5 @@
 using dotnet_etcd;
 using Etcd.AspNetCore.Session.Storage;
-using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -24,8 +23,7 @@ public static class CountingTestStore
     /// <summary>Makes the store that AddEtcdSession registered in <paramref name="services"/> call etcd through a counting client.</summary>
     private static void UseCountingClient(IServiceCollection services, EtcdCallInterceptor counter)
     {
-        services.AddSingleton(_ => new CountedClient(new EtcdClient(EtcdFixture.Endpoints,
-            configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [counter])));
+        services.AddSingleton(_ => new CountedClient(EtcdTestClient.Create(interceptors: counter)));
         services.Replace(ServiceDescriptor.Singleton(sp => new EtcdGateway(sp.GetRequiredService<CountedClient>().Client,
             sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value.IOTimeout, sp.GetRequiredService<ILogger<EtcdGateway>>())));
     }

@@ -45,18 +45,6 @@ public sealed class DemoShop : IAsyncDisposable
         return new DemoShop(app, app.Urls.Single().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
     }
 
-    /// <summary>A browser: its own cookie jar, no automatic redirects.</summary>
-    public static HttpClient NewBrowser(string? userAgent = null)
-    {
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
-        if (userAgent is not null)
-        {
-            client.DefaultRequestHeaders.UserAgent.ParseAdd(userAgent);
-        }
-
-        return client;
-    }
-
     /// <summary>Signs <paramref name="browser"/> in as <paramref name="user"/> on the instance at <paramref name="url"/>.</summary>
     public static async Task SignInAsync(HttpClient browser, string url, string user) =>
         (await browser.PostAsync(url + "/login", Form(("user", user)))).EnsureSuccessStatusCode();

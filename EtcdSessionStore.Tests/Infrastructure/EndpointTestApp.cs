@@ -1,6 +1,5 @@
 using System.Net;
 using dotnet_etcd;
-using Grpc.Core;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
@@ -13,24 +12,28 @@ using Microsoft.Extensions.Logging;
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 
 /// <summary>
-/// A minimal-API app on real Kestrel (127.0.0.1, a free port) with cookie sign-in and <c>app.UseEtcdSession()</c>, on the
-/// run's etcd under a prefix of its own, with the routes a test maps. Its etcd calls are counted.
+/// A minimal-API app on real Kestrel (127.0.0.1, a free port) or, with <c>kestrel: false</c>, on TestServer, with cookie
+/// sign-in and <c>app.UseEtcdSession()</c>, on the run's etcd under a prefix of its own (or one given, known before the
+/// routes are mapped, so that an endpoint can act on its own sessions in etcd), with the routes a test maps. Its etcd
+/// calls are counted and can be made to fail.
 /// </summary>
 public sealed class EndpointTestApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly EtcdClient _client;
+    private readonly string? _url;
 
-    private EndpointTestApp(WebApplication app, EtcdClient client, string prefix, EtcdCallInterceptor calls)
+    private EndpointTestApp(WebApplication app, EtcdClient client, string prefix, EtcdCallInterceptor calls, bool kestrel)
     {
         _app = app;
         _client = client;
         Prefix = prefix;
         Calls = calls;
-        Url = app.Urls.Single();
+        _url = kestrel ? app.Urls.Single() : null;
     }
 
-    public string Url { get; }
+    /// <summary>The base URL on Kestrel.</summary>
+    public string Url => _url ?? throw new InvalidOperationException("The app runs on TestServer: use NewTestBrowser().");
 
     public string Prefix { get; }
 
@@ -39,19 +42,11 @@ public sealed class EndpointTestApp : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<EndpointTestApp> StartAsync(Action<IEndpointRouteBuilder> routes, Action<EtcdSessionOptions>? configure = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, bool kestrel = true, string? prefix = null)
     {
-        var prefix = EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
+        prefix ??= EtcdFixture.UniquePrefix(TestContext.CurrentContext.Test.MethodName ?? "test");
         var calls = new EtcdCallInterceptor();
-        var client = new EtcdClient(EtcdFixture.Endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
-        var app = await StartAppAsync(kestrel: true, prefix, client, routes, configure, services);
-        return new EndpointTestApp(app, client, prefix, calls);
-    }
-
-    /// <summary>The app on Kestrel (127.0.0.1, a free port) or on TestServer, on the run's etcd under <paramref name="prefix"/> through <paramref name="client"/>.</summary>
-    internal static async Task<WebApplication> StartAppAsync(bool kestrel, string prefix, EtcdClient client, Action<IEndpointRouteBuilder> routes,
-        Action<EtcdSessionOptions>? configure, Action<IServiceCollection>? services)
-    {
+        var client = EtcdTestClient.Create(interceptors: calls);
         var builder = NewBuilder(prefix, client, configure, kestrel);
         builder.Services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
@@ -62,7 +57,7 @@ public sealed class EndpointTestApp : IAsyncDisposable
         app.UseEtcdSession();
         routes(app);
         await app.StartAsync();
-        return app;
+        return new EndpointTestApp(app, client, prefix, calls, kestrel);
     }
 
     /// <summary>
@@ -91,9 +86,24 @@ public sealed class EndpointTestApp : IAsyncDisposable
         return builder;
     }
 
-    /// <summary>A browser: its own cookie jar, no automatic redirects, addressed to this app.</summary>
-    public HttpClient NewBrowser() =>
-        new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
+    /// <summary>A browser: its own cookie jar, no automatic redirects, addressed to this app (on Kestrel).</summary>
+    public HttpClient NewBrowser() => Browsers.Open(Url);
+
+    /// <summary>A browser on Kestrel or TestServer, whose cookies a test can read and set.</summary>
+    public TestBrowser NewTestBrowser() => new(_url is null ? _app.GetTestClient() : Browsers.Bare(_url));
+
+    /// <summary>Gives <paramref name="to"/> the cookies of <paramref name="from"/> other than the session's (its sign-in).</summary>
+    public void CopySignIn(TestBrowser from, TestBrowser to)
+    {
+        var origin = _url is null ? _app.GetTestServer().BaseAddress : new Uri(_url);
+        foreach (Cookie cookie in from.Cookies.GetCookies(origin))
+        {
+            if (cookie.Name != EtcdSessionDefaults.CookieName)
+            {
+                to.Cookies.Add(origin, new Cookie(cookie.Name, cookie.Value));
+            }
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,4 @@
-using dotnet_etcd;
 using Etcdserverpb;
-using Grpc.Core;
 
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 
@@ -49,7 +47,7 @@ public sealed class EtcdCluster : IAsyncDisposable
     {
         foreach (var member in Members.Where(m => m.IsRunning))
         {
-            using var client = new EtcdClient(member.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+            using var client = EtcdTestClient.Create(member.ClientUrl);
             var status = await client.StatusAsync(new StatusRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
             if (status.Leader == status.Header.MemberId)
             {

@@ -119,18 +119,13 @@ public sealed class NearCacheApp : IAsyncDisposable
     public async Task WaitUntilFreshAsync(TimeSpan timeout)
     {
         var cache = _app.Services.GetRequiredService<global::Etcd.AspNetCore.Session.NearCache.NearCacheInstance>().Cache!;
-        using var cts = new CancellationTokenSource(timeout);
-        while (!cache.Freshness.IsFresh)
+        if (!await Eventually.TrueAsync(() => cache.Freshness.IsFresh, timeout, TimeSpan.FromMilliseconds(10)))
         {
-            await Task.Delay(10, cts.Token);
+            throw new TimeoutException($"The near cache was not fresh within {timeout}.");
         }
     }
 
     internal global::Etcd.AspNetCore.Session.NearCache.SessionCache Cache => _app.Services.GetRequiredService<global::Etcd.AspNetCore.Session.NearCache.NearCacheInstance>().Cache!;
-
-    /// <summary>A client with its own cookie jar: one browser, which may talk to several instances of the same host.</summary>
-    public static HttpClient NewBrowser(CookieContainer? cookies = null) =>
-        new(new HttpClientHandler { CookieContainer = cookies ?? new CookieContainer(), AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
 
     public async ValueTask DisposeAsync()
     {

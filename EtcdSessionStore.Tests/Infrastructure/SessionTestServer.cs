@@ -79,7 +79,7 @@ public sealed class SessionTestServer : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         var hooks = new Hooks();
         endpoints ??= EtcdFixture.Endpoints;
-        var client = new EtcdClient(endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure, interceptors: [calls]);
+        var client = EtcdTestClient.Create(endpoints, calls);
         var host = new HostBuilder()
             .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Trace).AddProvider(logs))
             .ConfigureWebHost(web => (kestrel ? web.UseKestrel().UseUrls("http://127.0.0.1:0") : web.UseTestServer())
@@ -125,7 +125,7 @@ public sealed class SessionTestServer : IAsyncDisposable
     /// <summary>A bare HTTP client: no cookies kept, for clients that carry the session in a header.</summary>
     public HttpClient NewClient() => _kestrelUrl is null
         ? _host.GetTestClient()
-        : new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = new Uri(_kestrelUrl), Timeout = TimeSpan.FromSeconds(30) };
+        : Browsers.Bare(_kestrelUrl);
 
     /// <summary>A cookie value that carries <paramref name="secret"/>, protected as the middleware protects it.</summary>
     internal string ProtectedCookieFor(string secret) => Services.GetRequiredService<global::Etcd.AspNetCore.Session.AspNetCore.SessionCookie>().Protect(secret);

@@ -13,12 +13,12 @@ public sealed class TestStore : IDisposable
     {
         _services = services;
         Prefix = prefix;
-        Store = services.GetRequiredService<EtcdSessionStore>();
+        Store = services.GetRequiredService<SessionStore>();
     }
 
     public string Prefix { get; }
 
-    public EtcdSessionStore Store { get; }
+    internal SessionStore Store { get; }
 
     public IServiceProvider Services => _services;
 

@@ -16,7 +16,7 @@ public sealed class CachedValueIsolationTests
     public async Task AValueReadAfterASet_FromASessionLoadedFromTheCache_IsTheCallersOwn()
     {
         await using var app = await StartAsync();
-        var store = app.Services.GetRequiredService<EtcdSessionStore>();
+        var store = app.Services.GetRequiredService<SessionStore>();
         var seed = await WriteOriginalAsync(store);
 
         var reader = await OpenFromCacheAsync(app, store, seed);
@@ -32,7 +32,7 @@ public sealed class CachedValueIsolationTests
     public async Task AValueReadAfterACommit_AndASet_IsTheCallersOwn_NotWhatTheCommitHandedToTheCache()
     {
         await using var app = await StartAsync();
-        var store = app.Services.GetRequiredService<EtcdSessionStore>();
+        var store = app.Services.GetRequiredService<SessionStore>();
         var writer = await WriteOriginalAsync(store);
 
         writer.SetString("other", "1"); // not committed: only the request's own view changes
@@ -47,7 +47,7 @@ public sealed class CachedValueIsolationTests
     public async Task AValueSetByTheRequest_AndChangedByItsCallerAfterTheCommit_DoesNotChangeTheCachedCopy()
     {
         await using var app = await StartAsync();
-        var store = app.Services.GetRequiredService<EtcdSessionStore>();
+        var store = app.Services.GetRequiredService<SessionStore>();
         var writer = store.CreateStrict(null);
         writer.SetString("k", "original");
         Assert.That(writer.TryGetValue("k", out var beforeCommit), Is.True);
@@ -70,7 +70,7 @@ public sealed class CachedValueIsolationTests
     }
 
     /// <summary>A new session with k = "original", committed (and so handed to the near cache).</summary>
-    private static async Task<EtcdSession> WriteOriginalAsync(EtcdSessionStore store)
+    private static async Task<EtcdSession> WriteOriginalAsync(SessionStore store)
     {
         var session = store.CreateStrict(null);
         session.SetString("k", "original");
@@ -79,20 +79,16 @@ public sealed class CachedValueIsolationTests
     }
 
     /// <summary>Loads the session the way a request with <paramref name="written"/>'s token does, until the load is a cache hit.</summary>
-    private static async Task<EtcdSession> OpenFromCacheAsync(NearCacheApp app, EtcdSessionStore store, EtcdSession written)
+    private static async Task<EtcdSession> OpenFromCacheAsync(NearCacheApp app, SessionStore store, EtcdSession written)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (true)
+        var (session, hit) = await Eventually.ValueAsync(async () =>
         {
             var hits = app.Hits;
-            var session = store.CreateStrict(written.SessionKey, written.Revision!.Value);
-            await session.LoadAsync(timeout.Token);
-            if (app.Hits > hits)
-            {
-                return session;
-            }
-
-            await Task.Delay(50, timeout.Token);
-        }
+            var opened = store.CreateStrict(written.SessionKey, written.Revision!.Value);
+            await opened.LoadAsync();
+            return (opened, app.Hits > hits);
+        }, load => load.Item2, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+        Assert.That(hit, Is.True, "no load was a near-cache hit");
+        return session;
     }
 }

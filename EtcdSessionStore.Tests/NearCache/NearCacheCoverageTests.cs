@@ -2,7 +2,6 @@ using System.Net;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcdserverpb;
 using Grpc.Core;
-using dotnet_etcd;
 
 namespace Etcd.AspNetCore.Session.Tests.NearCache;
 
@@ -23,7 +22,7 @@ public sealed class NearCacheCoverageTests
         await using var a = await NearCacheApp.StartAsync(EtcdFixture.Endpoints, prefix, keyRing);
         await a.WaitUntilFreshAsync(Patience);
         var cookies = new CookieContainer();
-        using var victim = NearCacheApp.NewBrowser(cookies);
+        using var victim = Browsers.Open(cookies: cookies);
         (await victim.PostAsync($"{a.Url}/set?k=cart&v=apple", null)).EnsureSuccessStatusCode();
         var stolen = cookies.GetCookies(new Uri(a.Url))[EtcdSessionDefaults.CookieName]!.Value;
 
@@ -45,7 +44,7 @@ public sealed class NearCacheCoverageTests
     {
         // Compaction would disturb tests that read old revisions of the shared etcd: use a member of our own.
         await using var member = await EtcdMember.StartSingleAsync("nearcache-coverage-compaction");
-        using var raw = new EtcdClient(member.ClientUrl, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        using var raw = EtcdTestClient.Create(member.ClientUrl);
         var prefix = EtcdFixture.UniquePrefix(nameof(NearCacheCoverageTests));
         var keyRing = NearCacheApp.NewKeyRing();
         var gate = new WatchGate { HoldAfterCompaction = true };
@@ -53,7 +52,7 @@ public sealed class NearCacheCoverageTests
         await using var b = await NearCacheApp.StartAsync(member.ClientUrl, prefix, keyRing, watchInterceptor: gate);
         await Task.WhenAll(a.WaitUntilFreshAsync(Patience), b.WaitUntilFreshAsync(Patience));
         var cookies = new CookieContainer();
-        using var victim = NearCacheApp.NewBrowser(cookies);
+        using var victim = Browsers.Open(cookies: cookies);
         (await victim.PostAsync($"{a.Url}/set?k=cart&v=apple", null)).EnsureSuccessStatusCode();
         var stolen = cookies.GetCookies(new Uri(a.Url))[EtcdSessionDefaults.CookieName]!.Value;
         Assert.That(await victim.GetStringAsync($"{b.Url}/get?k=cart"), Is.EqualTo("apple"));
@@ -104,7 +103,7 @@ public sealed class NearCacheCoverageTests
     /// <summary>Reads with <paramref name="cookie"/> on <paramref name="app"/> for <paramref name="during"/>; returns when (ms) a read opened the session.</summary>
     private static async Task<List<long>> OpenedWithAsync(NearCacheApp app, string cookie, TimeSpan during)
     {
-        using var thief = NearCacheApp.NewBrowser();
+        using var thief = Browsers.Open();
         var opened = new List<long>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (clock.Elapsed < during)

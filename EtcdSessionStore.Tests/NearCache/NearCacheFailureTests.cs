@@ -18,7 +18,7 @@ public sealed class NearCacheFailureTests
         await using var app = await NearCacheApp.StartAsync(etcd.ClientUrl, prefix, NearCacheApp.NewKeyRing(), MaxStaleness);
         await app.WaitUntilFreshAsync(TimeSpan.FromSeconds(10));
         var cookies = new CookieContainer();
-        using var browser = NearCacheApp.NewBrowser(cookies);
+        using var browser = Browsers.Open(cookies: cookies);
         (await browser.PostAsync($"{app.Url}/set?k=cart&v=apple", null)).EnsureSuccessStatusCode();
         Assert.That(await browser.GetStringAsync($"{app.Url}/get?k=cart"), Is.EqualTo("apple"));
         var hitsBefore = app.Hits;
@@ -74,7 +74,7 @@ public sealed class NearCacheFailureTests
         var prefix = EtcdFixture.UniquePrefix(nameof(NearCacheFailureTests));
         await using var app = await NearCacheApp.StartAsync(cluster.Endpoints, prefix, NearCacheApp.NewKeyRing(), MaxStaleness);
         await app.WaitUntilFreshAsync(TimeSpan.FromSeconds(10));
-        using var browser = NearCacheApp.NewBrowser();
+        using var browser = Browsers.Open();
         (await browser.PostAsync($"{app.Url}/set?k=cart&v=apple", null)).EnsureSuccessStatusCode();
         using var http = new HttpClient();
 

@@ -16,7 +16,7 @@ public sealed class TwoInstanceNearCacheTests
         await using var disposeA = a;
         await using var disposeB = b;
         var cookies = new CookieContainer();
-        using var browser = NearCacheApp.NewBrowser(cookies);
+        using var browser = Browsers.Open(cookies: cookies);
 
         var stale = new List<string>();
         for (var i = 0; i < 150; i++)
@@ -44,7 +44,7 @@ public sealed class TwoInstanceNearCacheTests
         var (a, b) = await StartPairAsync(delay);
         await using var disposeA = a;
         await using var disposeB = b;
-        using var browser = NearCacheApp.NewBrowser();
+        using var browser = Browsers.Open();
         (await browser.PostAsync($"{a.Url}/set?k=n&v=0", null)).EnsureSuccessStatusCode();
         Assert.That(await browser.GetStringAsync($"{b.Url}/get?k=n"), Is.EqualTo("0")); // b caches the session
 
@@ -74,11 +74,11 @@ public sealed class TwoInstanceNearCacheTests
         await using var disposeA = a;
         await using var disposeB = b;
         var cookies = new CookieContainer();
-        using var browser = NearCacheApp.NewBrowser(cookies);
+        using var browser = Browsers.Open(cookies: cookies);
         (await browser.PostAsync($"{a.Url}/set?k=n&v=1", null)).EnsureSuccessStatusCode();
         var token = cookies.GetCookies(new Uri(a.Url))[EtcdSessionDefaults.CookieName]!.Value;
         var protectedKey = token[..token.LastIndexOf('.')];
-        using var client = NearCacheApp.NewBrowser();
+        using var client = Browsers.Open();
 
         async Task<HttpStatusCode> ReadWithAsync(string value)
         {
@@ -109,21 +109,18 @@ public sealed class TwoInstanceNearCacheTests
         var (a, b) = await StartPairAsync();
         await using var disposeA = a;
         await using var disposeB = b;
-        using var browser = NearCacheApp.NewBrowser();
+        using var browser = Browsers.Open();
         (await browser.PostAsync($"{a.Url}/set?k=cart&v=apple", null)).EnsureSuccessStatusCode();
         Assert.That(await browser.GetStringAsync($"{b.Url}/get?k=cart"), Is.EqualTo("apple")); // cached on b
         var storageKey = (await EtcdFixture.Client.GetRangeAsync(string.Empty)).Kvs
             .Select(kv => kv.Key.ToStringUtf8()).First(k => k.Contains("/s/", StringComparison.Ordinal) && k.StartsWith("test/" + nameof(TwoInstanceNearCacheTests), StringComparison.Ordinal));
         await EtcdFixture.Client.PutAsync(storageKey, "not a session envelope"); // the watch brings it to b's cache
 
-        HttpStatusCode status;
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        do
+        var status = await Eventually.ValueAsync(async () =>
         {
             using var response = await browser.GetAsync($"{b.Url}/get?k=cart");
-            status = response.StatusCode;
-        }
-        while (status == HttpStatusCode.OK && DateTime.UtcNow < deadline);
+            return response.StatusCode;
+        }, s => s != HttpStatusCode.OK, TimeSpan.FromSeconds(2), TimeSpan.Zero);
 
         var stillStored = await EtcdFixture.Client.GetValAsync(storageKey);
         Assert.Multiple(() =>
@@ -143,26 +140,22 @@ public sealed class TwoInstanceNearCacheTests
         for (var round = 0; round < 5; round++)
         {
             var cookies = new CookieContainer();
-            using var victim = NearCacheApp.NewBrowser(cookies);
+            using var victim = Browsers.Open(cookies: cookies);
             (await victim.PostAsync($"{a.Url}/set?k=cart&v=apple", null)).EnsureSuccessStatusCode();
             Assert.That(await victim.GetStringAsync($"{b.Url}/get?k=cart"), Is.EqualTo("apple"));
             var stolen = cookies.GetCookies(new Uri(a.Url))[EtcdSessionDefaults.CookieName]!.Value;
 
             (await victim.PostAsync($"{a.Url}/destroy", null)).EnsureSuccessStatusCode();
             var destroyed = Stopwatch.StartNew();
-            using var thief = NearCacheApp.NewBrowser();
-            while (true)
+            using var thief = Browsers.Open();
+            var status = await Eventually.ValueAsync(async () =>
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, $"{b.Url}/get?k=cart");
                 request.Headers.Add("Cookie", $"{EtcdSessionDefaults.CookieName}={stolen}");
                 using var response = await thief.SendAsync(request);
-                if (response.StatusCode == HttpStatusCode.NotFound)
-                {
-                    break;
-                }
-
-                Assert.That(destroyed.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)), "past MaxStaleness the destroyed session must not open");
-            }
+                return response.StatusCode;
+            }, s => s == HttpStatusCode.NotFound, TimeSpan.FromSeconds(1), TimeSpan.Zero);
+            Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound), "past MaxStaleness the destroyed session must not open");
 
             lags.Add(destroyed.Elapsed.TotalMilliseconds);
         }
@@ -177,7 +170,7 @@ public sealed class TwoInstanceNearCacheTests
         await using var disposeA = a;
         await using var disposeB = b;
         var cookies = new CookieContainer();
-        using var browser = NearCacheApp.NewBrowser(cookies);
+        using var browser = Browsers.Open(cookies: cookies);
         (await browser.PostAsync($"{a.Url}/set?k=start&v=1", null)).EnsureSuccessStatusCode();
         var cookie = cookies.GetCookies(new Uri(a.Url))[EtcdSessionDefaults.CookieName]!.Value;
 
@@ -185,7 +178,7 @@ public sealed class TwoInstanceNearCacheTests
         var acknowledged = new System.Collections.Concurrent.ConcurrentBag<string>();
         await Task.WhenAll(Enumerable.Range(0, 16).Select(async writer =>
         {
-            using var client = NearCacheApp.NewBrowser();
+            using var client = Browsers.Open();
             var app = writer % 2 == 0 ? a : b;
             for (var i = 0; i < 12; i++)
             {

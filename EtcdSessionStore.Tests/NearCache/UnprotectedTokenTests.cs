@@ -17,7 +17,7 @@ public sealed class UnprotectedTokenTests
     {
         var keyRing = new CountingProvider(NearCacheApp.NewKeyRing());
         await using var app = await NearCacheApp.StartAsync(EtcdFixture.Endpoints, EtcdFixture.UniquePrefix(nameof(UnprotectedTokenTests)), keyRing);
-        using var browser = NearCacheApp.NewBrowser();
+        using var browser = Browsers.Open();
         (await browser.PostAsync($"{app.Url}/set?k=n&v=0", null)).EnsureSuccessStatusCode();
         var before = keyRing.Unprotects;
 
@@ -35,14 +35,14 @@ public sealed class UnprotectedTokenTests
     {
         await using var app = await NearCacheApp.StartAsync(EtcdFixture.Endpoints, EtcdFixture.UniquePrefix(nameof(UnprotectedTokenTests)), NearCacheApp.NewKeyRing());
         var cookies = new CookieContainer();
-        using var browser = NearCacheApp.NewBrowser(cookies);
+        using var browser = Browsers.Open(cookies: cookies);
         (await browser.PostAsync($"{app.Url}/set?k=n&v=secret", null)).EnsureSuccessStatusCode();
         var known = cookies.GetCookies(new Uri(app.Url)).Single();
         Assert.That(await browser.GetStringAsync($"{app.Url}/get?k=n"), Is.EqualTo("secret")); // the token is known now
 
         var token = known.Value;
         var tampered = token[..5] + (token[5] == 'A' ? 'B' : 'A') + token[6..];
-        using var forged = NearCacheApp.NewBrowser();
+        using var forged = Browsers.Open();
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{app.Url}/get?k=n");
         request.Headers.Add("Cookie", $"{known.Name}={tampered}");
         using var response = await forged.SendAsync(request);
@@ -55,7 +55,7 @@ public sealed class UnprotectedTokenTests
         var keyRing = new CountingProvider(NearCacheApp.NewKeyRing());
         await using var app = await NearCacheApp.StartAsync(EtcdFixture.Endpoints, EtcdFixture.UniquePrefix(nameof(UnprotectedTokenTests)), keyRing,
             configure: o => o.NearCache.Enabled = false);
-        using var browser = NearCacheApp.NewBrowser();
+        using var browser = Browsers.Open();
         (await browser.PostAsync($"{app.Url}/set?k=n&v=0", null)).EnsureSuccessStatusCode();
         var before = keyRing.Unprotects;
 
@@ -79,7 +79,7 @@ public sealed class UnprotectedTokenTests
             var keyManager = keyServices.GetRequiredService<IKeyManager>();
             await using var app = await NearCacheApp.StartAsync(EtcdFixture.Endpoints, EtcdFixture.UniquePrefix(nameof(UnprotectedTokenTests)),
                 keyServices.GetRequiredService<IDataProtectionProvider>(), services: s => s.AddSingleton(keyManager));
-            using var browser = NearCacheApp.NewBrowser();
+            using var browser = Browsers.Open();
             (await browser.PostAsync($"{app.Url}/set?k=n&v=secret", null)).EnsureSuccessStatusCode();
             Assert.That(await browser.GetStringAsync($"{app.Url}/get?k=n"), Is.EqualTo("secret"));
 

@@ -42,7 +42,7 @@ public sealed class WatchLagMeasurement
         await Task.WhenAll(Enumerable.Range(0, Clients).Select(async client =>
         {
             var cookies = new CookieContainer();
-            using var browser = NearCacheApp.NewBrowser(cookies);
+            using var browser = Browsers.Open(cookies: cookies);
             await Task.Delay(pause * client / Clients);
             for (var i = 0; clock.Elapsed < Duration; i++)
             {

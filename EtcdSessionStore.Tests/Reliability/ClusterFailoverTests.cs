@@ -165,19 +165,6 @@ public sealed class ClusterFailoverTests
         return (failed + count - secrets.Count, longest);
     }
 
-    private static async Task<T> RetryUntilAsync<T>(Func<Task<T>> action, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            try
-            {
-                return await action();
-            }
-            catch (EtcdSessionException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
+    private static Task<T> RetryUntilAsync<T>(Func<Task<T>> action, TimeSpan within) =>
+        Eventually.SucceedsAsync<T, EtcdSessionException>(action, within, TimeSpan.FromMilliseconds(200));
 }

@@ -127,17 +127,13 @@ public sealed class MiddlewareFailoverTests
 
     private static async Task<string> RecoveredReadAsync(ShopApp app, string cookie)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
+        var (_, body) = await Eventually.ValueAsync(async () =>
         {
             using var response = await app.SendAsync(HttpMethod.Get, "/get?key=cart", cookie);
-            if (response.IsSuccessStatusCode && response.Headers.GetValues("X-Session-Available").Single() == "true" || DateTime.UtcNow > deadline)
-            {
-                return await response.Content.ReadAsStringAsync();
-            }
-
-            await Task.Delay(200);
-        }
+            var available = response.IsSuccessStatusCode && response.Headers.GetValues("X-Session-Available").Single() == "true";
+            return (available, await response.Content.ReadAsStringAsync());
+        }, read => read.available, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+        return body;
     }
 
     /// <summary>A minimal app on TestServer with the store wired as an app would: AddEtcdSession + UseEtcdSession.</summary>

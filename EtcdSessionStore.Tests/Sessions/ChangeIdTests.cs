@@ -14,7 +14,7 @@ public sealed class ChangeIdTests
         var before = (await EtcdFixture.Client.GetAsync(store.StorageKeyOf(oldSecret))).Kvs[0];
 
         var loaded = await store.OpenAsync(oldSecret);
-        var newSecret = await loaded.RegenerateIdAsync();
+        var newSecret = await loaded.RegenerateIdAsync(CancellationToken.None);
 
         var oldNow = await EtcdFixture.Client.GetAsync(store.StorageKeyOf(oldSecret));
         var after = (await EtcdFixture.Client.GetAsync(store.StorageKeyOf(newSecret))).Kvs[0];
@@ -44,7 +44,7 @@ public sealed class ChangeIdTests
         var id = session.Id;
 
         var loaded = await store.OpenAsync(oldSecret);
-        var newSecret = await loaded.RegenerateIdAsync();
+        var newSecret = await loaded.RegenerateIdAsync(CancellationToken.None);
 
         var viaOld = await store.OpenAsync(oldSecret);
         var viaNew = await store.OpenAsync(newSecret);
@@ -71,7 +71,7 @@ public sealed class ChangeIdTests
         await other.CommitAsync();
 
         rotating.SetString("c", "3");
-        var newSecret = await rotating.RegenerateIdAsync();
+        var newSecret = await rotating.RegenerateIdAsync(CancellationToken.None);
         await rotating.CommitAsync();
 
         var all = await EtcdFixture.Client.GetRangeAsync(store.Prefix + "s/");
@@ -93,7 +93,7 @@ public sealed class ChangeIdTests
         var first = session.SessionKey;
         session.SetString("a", "1");
 
-        var second = await session.RegenerateIdAsync();
+        var second = await session.RegenerateIdAsync(CancellationToken.None);
         await session.CommitAsync();
 
         Assert.Multiple(async () =>
@@ -108,13 +108,18 @@ public sealed class ChangeIdTests
     public async Task ChangeId_ThroughTheISessionExtension_Works()
     {
         using var store = TestStore.Create();
-        ISession session = store.NewSession();
+        var ours = store.NewSession();
+        ISession session = ours;
         session.SetString("a", "1");
         await session.CommitAsync();
+        var oldKey = ours.SessionKey;
+        var id = session.Id;
 
-        var newKey = await session.RegenerateIdAsync();
+        await session.RegenerateIdAsync();
 
-        Assert.That((await store.OpenAsync(newKey)).GetString("a"), Is.EqualTo("1"));
+        Assert.That(ours.SessionKey, Is.Not.EqualTo(oldKey));
+        Assert.That(session.Id, Is.EqualTo(id), "ISession.Id is the non-secret id; only the secret key changes");
+        Assert.That((await store.OpenAsync(ours.SessionKey)).GetString("a"), Is.EqualTo("1"));
     }
 
     private static Task<Etcdserverpb.RangeResponse> GetAtRevision(string key, long revision) =>

@@ -35,7 +35,7 @@ public sealed class ChangeLogTests
         using var store = TestStore.Create();
         var (_, r2) = await MergedFirstCommitAsync(store);
 
-        var newSecret = await r2.BindUserAsync("alice");
+        var newSecret = await r2.BindUserAsync("alice", null, CancellationToken.None);
 
         var result = await store.OpenAsync(newSecret);
         Assert.Multiple(() =>
@@ -51,7 +51,7 @@ public sealed class ChangeLogTests
         using var store = TestStore.Create();
         var (_, r2) = await MergedFirstCommitAsync(store);
 
-        var newSecret = await r2.RegenerateIdAsync();
+        var newSecret = await r2.RegenerateIdAsync(CancellationToken.None);
         r2.SetString("z", "3");
         await r2.CommitAsync();
 

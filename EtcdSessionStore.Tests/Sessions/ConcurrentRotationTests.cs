@@ -17,7 +17,7 @@ public sealed class ConcurrentRotationTests
         var seed = await store.SeedAsync(("cart", "apple"));
         var loser = await store.OpenAsync(seed.SessionKey);
         var winner = await store.OpenAsync(seed.SessionKey);
-        var newSecret = await winner.RegenerateIdAsync();
+        var newSecret = await winner.RegenerateIdAsync(CancellationToken.None);
 
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => loser.RegenerateIdAsync());
 
@@ -38,7 +38,7 @@ public sealed class ConcurrentRotationTests
         var seed = await store.SeedAsync(("cart", "apple"));
         var loser = await store.OpenAsync(seed.SessionKey);
         var winner = await store.OpenAsync(seed.SessionKey);
-        var newSecret = await winner.BindUserAsync("alice");
+        var newSecret = await winner.BindUserAsync("alice", null, CancellationToken.None);
 
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => loser.BindUserAsync("alice"));
         var commit = Assert.ThrowsAsync<EtcdSessionException>(async () =>
@@ -83,7 +83,7 @@ public sealed class ConcurrentRotationTests
         using var store = TestStore.Create();
         var seed = await store.SeedAsync(("cart", "apple"));
         var signOut = await store.OpenAsync(seed.SessionKey);
-        var newSecret = await (await store.OpenAsync(seed.SessionKey)).RegenerateIdAsync();
+        var newSecret = await (await store.OpenAsync(seed.SessionKey)).RegenerateIdAsync(CancellationToken.None);
 
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => signOut.DestroyAsync());
 
@@ -110,7 +110,7 @@ public sealed class ConcurrentRotationTests
         string? newSecret = null;
         // The destroy's guarded delete fails on the stale revision and reads the session back; the sign-in's rotation
         // commits before the destroy acts on what it read.
-        counter.HoldNextReply("Txn", async () => newSecret = await signIn.RegenerateIdAsync());
+        counter.HoldNextReply("Txn", async () => newSecret = await signIn.RegenerateIdAsync(CancellationToken.None));
 
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => signOut.DestroyAsync());
 
@@ -127,7 +127,7 @@ public sealed class ConcurrentRotationTests
     {
         using var store = TestStore.Create();
         var seed = await store.SeedAsync(("cart", "apple"));
-        var newSecret = await (await store.OpenAsync(seed.SessionKey)).RegenerateIdAsync();
+        var newSecret = await (await store.OpenAsync(seed.SessionKey)).RegenerateIdAsync(CancellationToken.None);
         var late = await store.OpenAsync(seed.SessionKey);
 
         var ex = Assert.ThrowsAsync<EtcdSessionException>(() => late.DestroyAsync());

@@ -188,15 +188,9 @@ public sealed class ExpiryTests
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
+        if (!await Eventually.TrueAsync(condition, timeout, TimeSpan.FromMilliseconds(200)))
         {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Condition not met within {timeout}.");
-            }
-
-            await Task.Delay(200);
+            Assert.Fail($"Condition not met within {timeout}.");
         }
     }
 }

@@ -55,8 +55,9 @@ public sealed class AllSessionsTests
         });
     }
 
-    [TestCase(0)]
-    [TestCase(EtcdSessionDirectory.MaxPageSize + 1)]
+    private static readonly int[] PageSizesOutOfRange = [0, EtcdSessionDirectory.MaxPageSize + 1];
+
+    [TestCaseSource(nameof(PageSizesOutOfRange))]
     public void ListAll_RefusesAPageSizeOutOfRange(int pageSize)
     {
         using var store = TestStore.Create();

@@ -17,7 +17,7 @@ public sealed class SessionsByUserTests
         var secret = await StoredSessionAsync(store);
         var session = await store.OpenAsync(secret);
 
-        var newSecret = await session.BindUserAsync("alice", new Dictionary<string, string> { ["ua"] = "Firefox" });
+        var newSecret = await session.BindUserAsync("alice", new Dictionary<string, string> { ["ua"] = "Firefox" }, CancellationToken.None);
 
         var stored = await GetAsync(store.StorageKeyOf(newSecret));
         var entry = await GetAsync(UserSessionIndex.EntryKey(store.Prefix, "alice", session.Id));
@@ -60,7 +60,7 @@ public sealed class SessionsByUserTests
         using var store = TestStore.Create();
         var session = await SignedInSessionAsync(store, "alice", "phone");
 
-        var newest = await session.RegenerateIdAsync();
+        var newest = await session.RegenerateIdAsync(CancellationToken.None);
 
         var entries = await RangeAsync(UserSessionIndex.UserPrefix(store.Prefix, "alice"));
         Assert.That(entries, Has.Count.EqualTo(1));
@@ -87,7 +87,7 @@ public sealed class SessionsByUserTests
         var directory = store.Services.GetRequiredService<EtcdSessionDirectory>();
         var session = store.NewSession();
 
-        var secret = await session.BindUserAsync("alice");
+        var secret = await session.BindUserAsync("alice", null, CancellationToken.None);
         Assert.That(await directory.ListAsync("alice"), Is.Empty, "nothing is written before the commit");
         await session.CommitAsync();
 
@@ -142,11 +142,7 @@ public sealed class SessionsByUserTests
         var session = await SignedInSessionAsync(store, "alice", "phone");
         var directory = store.Services.GetRequiredService<EtcdSessionDirectory>();
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (await GetAsync(store.StorageKeyOf(session.SessionKey)) is not null && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(250);
-        }
+        await Eventually.TrueAsync(async () => await GetAsync(store.StorageKeyOf(session.SessionKey)) is null, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(250));
 
         Assert.That(await GetAsync(store.StorageKeyOf(session.SessionKey)), Is.Null, "etcd expired the session");
         Assert.That(await RangeAsync(UserSessionIndex.UserPrefix(store.Prefix, "alice")), Is.Empty);
@@ -208,7 +204,7 @@ public sealed class SessionsByUserTests
         var session = await SignedInSessionAsync(store, "alice", "phone");
         var listed = (await directory.ListAsync("alice")).Single();
 
-        var rotated = await session.RegenerateIdAsync();
+        var rotated = await session.RegenerateIdAsync(CancellationToken.None);
         var revoked = await directory.RevokeAsync("alice", listed.SessionId);
 
         Assert.That(revoked, Is.True);

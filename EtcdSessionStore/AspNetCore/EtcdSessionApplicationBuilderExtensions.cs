@@ -1,4 +1,5 @@
 using Etcd.AspNetCore.Session.AspNetCore;
+using Etcd.AspNetCore.Session.Sessions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,7 +16,7 @@ public static class EtcdSessionApplicationBuilderExtensions
     public static IApplicationBuilder UseEtcdSession(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        if (app.ApplicationServices.GetService<EtcdSessionStore>() is null)
+        if (app.ApplicationServices.GetService<SessionStore>() is null)
         {
             throw new InvalidOperationException("app.UseEtcdSession() needs the etcd session store: call services.AddEtcdSession(...) when configuring services.");
         }

@@ -1,3 +1,4 @@
+using Etcd.AspNetCore.Session.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -18,13 +19,13 @@ namespace Etcd.AspNetCore.Session.AspNetCore;
 internal sealed partial class EtcdSessionMiddleware
 {
     private readonly RequestDelegate _next;
-    private readonly EtcdSessionStore _store;
+    private readonly SessionStore _store;
     private readonly SessionCookie _cookie;
     private readonly IOptions<EtcdSessionOptions> _options;
     private readonly ILogger _logger;
     private readonly Import.SessionImporter _import;
 
-    public EtcdSessionMiddleware(RequestDelegate next, EtcdSessionStore store, SessionCookie cookie, IOptions<EtcdSessionOptions> options, ILogger<EtcdSessionMiddleware> logger,
+    public EtcdSessionMiddleware(RequestDelegate next, SessionStore store, SessionCookie cookie, IOptions<EtcdSessionOptions> options, ILogger<EtcdSessionMiddleware> logger,
         Import.SessionImporter import)
     {
         _import = import;

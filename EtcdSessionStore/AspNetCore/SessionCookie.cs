@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Etcd.AspNetCore.Session.AspNetCore;
 
 /// <summary>
-/// Reads and writes the session cookie, and the session header when <see cref="EtcdSessionOptions.SessionIdHeaderName"/>
+/// Reads and writes the session cookie, and the session header when <see cref="EtcdSessionOptions.SessionTokenHeaderName"/>
 /// is set (a request that sends the header is answered in the header, not with a cookie). Either carries the
 /// secret session key protected (encrypted and authenticated) with ASP.NET Core Data Protection: a client
 /// cannot make up a token the app accepts.
@@ -99,7 +99,7 @@ internal sealed class SessionCookie
             ? same
             : ProtectAndRemember(secret);
         var token = WithRevision(protectedKey, revision);
-        if (_options.Value.SessionIdHeaderName is { } header)
+        if (_options.Value.SessionTokenHeaderName is { } header)
         {
             context.Response.Headers[header] = token;
         }
@@ -145,7 +145,7 @@ internal sealed class SessionCookie
 
     public void Delete(HttpContext context)
     {
-        if (_options.Value.SessionIdHeaderName is { } header)
+        if (_options.Value.SessionTokenHeaderName is { } header)
         {
             context.Response.Headers[header] = string.Empty; // as Spring Session does: the client drops its token
         }
@@ -160,7 +160,7 @@ internal sealed class SessionCookie
 
     /// <summary>The session header's value, when the option is on and the request sent a non-empty one.</summary>
     private string? SentHeader(HttpContext context) =>
-        _options.Value.SessionIdHeaderName is { } header && context.Request.Headers[header].ToString() is { Length: > 0 } value ? value : null;
+        _options.Value.SessionTokenHeaderName is { } header && context.Request.Headers[header].ToString() is { Length: > 0 } value ? value : null;
 
     // A response that carries a session cookie must never be served from a shared cache to someone else.
     private static void NoStore(HttpResponse response)

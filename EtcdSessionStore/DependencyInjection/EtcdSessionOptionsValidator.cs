@@ -7,7 +7,7 @@ namespace Etcd.AspNetCore.Session.DependencyInjection;
 /// <summary>Start-up validation: each message names the setting, its value and what is allowed.</summary>
 internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSessionOptions>
 {
-    private const string Section = EtcdSessionDefaults.ConfigurationSection;
+    private static readonly string Section = EtcdSessionDefaults.ConfigurationSection;
 
     private static bool IsHeaderToken(string name) =>
         name.Length is > 0 and <= 128
@@ -109,9 +109,9 @@ internal sealed class EtcdSessionOptionsValidator : IValidateOptions<EtcdSession
             failures.Add($"{Section}:UnavailableBehavior '{options.UnavailableBehavior}' is invalid: it must be FailRequest or ContinueWithoutSession.");
         }
 
-        if (options.SessionIdHeaderName is { } header && !IsHeaderToken(header))
+        if (options.SessionTokenHeaderName is { } header && !IsHeaderToken(header))
         {
-            failures.Add($"{Section}:SessionIdHeaderName '{header}' is invalid: it must be empty (cookie only) or an HTTP header name (letters, digits and !#$%&'*+-.^_`|~), other than Cookie, Set-Cookie or Authorization, e.g. 'X-Session-Token'.");
+            failures.Add($"{Section}:SessionTokenHeaderName '{header}' is invalid: it must be empty (cookie only) or an HTTP header name (letters, digits and !#$%&'*+-.^_`|~), other than Cookie, Set-Cookie or Authorization, e.g. 'X-Session-Token'.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

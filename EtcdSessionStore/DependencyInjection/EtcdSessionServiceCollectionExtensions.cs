@@ -98,7 +98,7 @@ public static class EtcdSessionServiceCollectionExtensions
             sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value, sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<ExpiryLeasePool>(),
             sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<SessionMetrics>(),
             sp.GetRequiredService<NearCacheInstance>()));
-        services.TryAddSingleton(sp => new EtcdSessionStore(sp.GetRequiredService<SessionRepository>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value));
+        services.TryAddSingleton(sp => new SessionStore(sp.GetRequiredService<SessionRepository>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value));
         services.TryAddSingleton(sp => new EtcdSessionDirectory(
             sp.GetRequiredService<EtcdGateway>(), sp.GetRequiredService<SessionCodec>(), sp.GetRequiredService<IOptions<EtcdSessionOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<SessionMetrics>()));
@@ -112,7 +112,7 @@ public static class EtcdSessionServiceCollectionExtensions
         SessionAwareAuthenticationService.Decorate(services);
         Import.SessionImportServices.Add(services);
         services.RemoveAll<ISessionStore>();
-        services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<EtcdSessionStore>());
+        services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<SessionStore>());
         return services;
     }
 

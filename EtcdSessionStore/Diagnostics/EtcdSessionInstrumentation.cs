@@ -9,10 +9,10 @@ namespace Etcd.AspNetCore.Session;
 public static class EtcdSessionInstrumentation
 {
     /// <summary>The name of the <see cref="System.Diagnostics.Metrics.Meter"/>: <c>Etcd.AspNetCore.Session</c>.</summary>
-    public const string MeterName = "Etcd.AspNetCore.Session";
+    public static readonly string MeterName = "Etcd.AspNetCore.Session";
 
     /// <summary>The name of the <see cref="System.Diagnostics.ActivitySource"/> (one client span per etcd call): <c>Etcd.AspNetCore.Session</c>.</summary>
-    public const string ActivitySourceName = "Etcd.AspNetCore.Session";
+    public static readonly string ActivitySourceName = "Etcd.AspNetCore.Session";
 
     internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
 }

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Etcd.AspNetCore.Session.Protection;
-using Etcd.AspNetCore.Session.Serialization;
 
 namespace Etcd.AspNetCore.Session.Format;
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Etcd.AspNetCore.Session.Serialization;
+namespace Etcd.AspNetCore.Session;
 
 /// <summary>
 /// Turns a session's items (string keys, byte values) into bytes and back. The store records the

@@ -3,7 +3,7 @@ namespace Etcd.AspNetCore.Session.Serialization;
 /// <summary>Reads typed values out of the string-keyed serializer options, with messages that name the setting.</summary>
 internal static class SerializerOptionValues
 {
-    public const string SerializeSection = EtcdSessionDefaults.ConfigurationSection + ":SerializeOptions";
+    public static readonly string SerializeSection = EtcdSessionDefaults.ConfigurationSection + ":SerializeOptions";
 
     /// <summary>The boolean option <paramref name="name"/>, or <paramref name="defaultValue"/> when it is absent.</summary>
     /// <exception cref="ArgumentException">The option is present but is not <c>true</c> or <c>false</c>.</exception>

@@ -1,4 +1,4 @@
-namespace Etcd.AspNetCore.Session.Serialization;
+namespace Etcd.AspNetCore.Session;
 
 /// <summary>
 /// The string-keyed options a serializer is given, from <see cref="EtcdSessionOptions.SerializeOptions"/> and

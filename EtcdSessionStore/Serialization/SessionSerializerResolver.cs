@@ -12,7 +12,7 @@ namespace Etcd.AspNetCore.Session.Serialization;
 /// </summary>
 internal sealed class SessionSerializerResolver
 {
-    private const string Setting = EtcdSessionDefaults.ConfigurationSection + ":Serializer";
+    private static readonly string Setting = EtcdSessionDefaults.ConfigurationSection + ":Serializer";
     private const string TypeNameMessage =
         "Finds and creates a serializer type named in the options with reflection. In a trimmed or native AOT app register the serializer with EtcdSessionOptions.AddSerializer and configure its name.";
 

@@ -9,25 +9,25 @@ public static class EtcdSessionExtensions
     /// <summary>
     /// Moves the session to a new secret key atomically (call it on login). Data, expiry and creation time
     /// carry over; the old key no longer opens the session. Under <c>app.UseEtcdSession()</c> the new cookie
-    /// is sent with this response.
+    /// is sent with this response. <see cref="ISession.Id"/>, the session's non-secret id, stays the same: what
+    /// changes is the secret key, which only the client's cookie (or token header) carries.
     /// </summary>
-    /// <returns>The new secret session key.</returns>
     /// <exception cref="InvalidOperationException">The session is not an etcd session, or is unavailable.</exception>
     /// <exception cref="EtcdSessionException">etcd failed; the old key is still in force.</exception>
-    public static Task<string> RegenerateIdAsync(this ISession session, CancellationToken cancellationToken = default) =>
+    public static Task RegenerateIdAsync(this ISession session, CancellationToken cancellationToken = default) =>
         Ours(session).RegenerateIdAsync(cancellationToken);
 
     /// <summary>
     /// Binds the session to <paramref name="userName"/> and, in the same etcd transaction, moves it to a new
     /// secret key, as a sign-in does (call it where users sign in without ASP.NET Core authentication). The
     /// session then appears in <see cref="EtcdSessionDirectory"/> for that user until it expires or is destroyed. <paramref name="metadata"/> (e.g. a user agent, at
-    /// most 1 KiB as stored, JSON-escaped) is listed with it: never put secrets there.
+    /// most 1 KiB as stored, JSON-escaped) is listed with it: never put secrets there. As with
+    /// <see cref="RegenerateIdAsync"/>, <see cref="ISession.Id"/> stays the same.
     /// </summary>
-    /// <returns>The new secret session key.</returns>
     /// <exception cref="ArgumentException">The user name is empty or longer than 256 characters, or the metadata is too large.</exception>
     /// <exception cref="InvalidOperationException">The session is not an etcd session, or is unavailable.</exception>
     /// <exception cref="EtcdSessionException">etcd failed; the old key is still in force.</exception>
-    public static Task<string> BindUserAsync(this ISession session, string userName, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
+    public static Task BindUserAsync(this ISession session, string userName, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
         Ours(session).BindUserAsync(userName, metadata, cancellationToken);
 
     /// <summary>

@@ -42,9 +42,5 @@ internal sealed partial class SessionRepository
         [LoggerMessage(EventId = 18, EventName = "SessionDestroyed", Level = LogLevel.Information,
             Message = "Session {SessionId} destroyed.")]
         public static partial void Destroyed(ILogger logger, string sessionId);
-
-        [LoggerMessage(EventId = 19, EventName = "MaxCommitAttemptsIgnored", Level = LogLevel.Warning,
-            Message = "EtcdSession:MaxCommitAttempts is set ({Value}) but no longer used: commits retry until IOTimeout is spent. Remove the setting.")]
-        public static partial void MaxCommitAttemptsIgnored(ILogger logger, int value);
     }
 }

@@ -57,12 +57,6 @@ internal sealed partial class SessionRepository
         _cache = nearCache?.Cache;
         _cacheMetrics = nearCache?.Metrics;
         _group = new(ChooseForGroup, SendGroupAsync, "waited for other sessions' transaction", "waited for etcd to answer its transaction");
-#pragma warning disable CS0618 // reading the retired option only to say that it is ignored
-        if (options.MaxCommitAttempts != 5)
-        {
-            Log.MaxCommitAttemptsIgnored(loggerFactory.CreateLogger<EtcdSessionOptions>(), options.MaxCommitAttempts);
-        }
-#pragma warning restore CS0618
     }
 
     /// <summary>

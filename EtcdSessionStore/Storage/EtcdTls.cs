@@ -21,10 +21,11 @@ internal sealed class EtcdTls
 
     public X509Certificate2? ClientCertificate { get; }
 
+    private static readonly string Section = EtcdSessionDefaults.ConfigurationSection;
+
     /// <summary>Loads the files; on failure <paramref name="errors"/> says which setting and why.</summary>
     public static bool TryLoad(EtcdSessionOptions options, out EtcdTls? tls, out List<string> errors)
     {
-        const string Section = EtcdSessionDefaults.ConfigurationSection;
         errors = [];
         tls = null;
         X509Certificate2Collection? cas = null;

@@ -13,7 +13,7 @@ namespace Etcd.AspNetCore.Session;
 public sealed partial class EtcdSessionDirectory
 {
     /// <summary>The largest page <see cref="ListAllAsync"/> returns.</summary>
-    public const int MaxPageSize = 1000;
+    public static readonly int MaxPageSize = 1000;
 
     private const int ScanPageSize = 500;
 

@@ -22,34 +22,32 @@ var store = services.GetRequiredService<ISessionStore>();
 var directory = services.GetRequiredService<EtcdSessionDirectory>();
 var idle = TimeSpan.FromMinutes(20);
 
-// Through the public ISessionStore, as the middleware calls it; BindUserAsync(user) returns the new secret.
-ISession Open(string secret, bool isNew) => store.Create(secret, idle, TimeSpan.FromSeconds(5), () => true, isNewSessionKey: isNew);
-
-async Task<string> NewSessionAsync(string? user)
+// Through the public ISessionStore, as the stock middleware calls it. BindUserAsync(user) moves the session to a
+// new secret key that only the session itself knows, so each session is kept and committed again, as the requests
+// of one browser would.
+async Task<ISession> NewSessionAsync(string? user)
 {
     var secret = System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-    var session = Open(secret, isNew: true);
+    var session = store.Create(secret, idle, TimeSpan.FromSeconds(5), () => true, isNewSessionKey: true);
     session.SetString("cart", "apples");
     if (user is not null)
     {
-        secret = await session.BindUserAsync(user, new Dictionary<string, string> { ["ua"] = "bench" });
+        await session.BindUserAsync(user, new Dictionary<string, string> { ["ua"] = "bench" });
     }
 
     await session.CommitAsync();
-    return secret;
+    return session;
 }
 
 var anonymous = await NewSessionAsync(null);
 var bound = await NewSessionAsync("bench-user");
 
-// One commit = load (one Range) then a changed item written by an update txn; only the commit is timed.
-async Task<double[]> CommitLatenciesAsync(string secret)
+// One commit = a changed item written by an update txn, guarded on the revision the previous commit stored.
+async Task<double[]> CommitLatenciesAsync(ISession session)
 {
     var ms = new double[commits];
     for (var i = 0; i < commits; i++)
     {
-        var session = Open(secret, isNew: false);
-        await session.LoadAsync();
         session.SetString("n", i.ToString(CultureInfo.InvariantCulture));
         var started = Stopwatch.GetTimestamp();
         await session.CommitAsync();

@@ -91,7 +91,7 @@ internal static partial class AdminCommands
         pageSize.Validators.Add(result =>
         {
             // A value that is no number at all gets System.CommandLine's own message.
-            if (result.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) && size is < 1 or > EtcdSessionDirectory.MaxPageSize)
+            if (result.Tokens is [var token] && int.TryParse(token.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var size) && (size < 1 || size > EtcdSessionDirectory.MaxPageSize))
             {
                 result.AddError($"--page-size {size} is out of range: give a number from 1 to {EtcdSessionDirectory.MaxPageSize}.");
             }

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using dotnet_etcd;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Tests.Infrastructure;
 using Etcd.AspNetCore.Session.Tests.NearCache;
@@ -269,7 +268,7 @@ internal sealed class HistoryRun
     private async Task<IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>> FinalSessionsAsync(EtcdCluster cluster)
     {
         var endpoints = string.Join(',', cluster.Members.Where(m => m.IsRunning).Select(m => m.ClientUrl));
-        using var client = new EtcdClient(endpoints, configureChannelOptions: o => o.Credentials = ChannelCredentials.Insecure);
+        using var client = EtcdTestClient.Create(endpoints);
         var range = await client.GetRangeAsync(SessionKeys.SessionsPrefix(_prefix), deadline: DateTime.UtcNow.AddSeconds(10));
         var codec = (_apps[0] ?? _apps[1])!.Codec;
         var sessions = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);

@@ -1,20 +1,20 @@
-using Etcd.AspNetCore.Session.Sessions;
 using Etcd.AspNetCore.Session.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Session;
 
-namespace Etcd.AspNetCore.Session;
+namespace Etcd.AspNetCore.Session.Sessions;
 
 /// <summary>
 /// The etcd-backed <see cref="ISessionStore"/>. Registered by <c>AddEtcdSession</c>; works under
-/// <c>app.UseEtcdSession()</c> and, with fewer guarantees, under the stock <c>app.UseSession()</c>.
+/// <c>app.UseEtcdSession()</c> and, with fewer guarantees, under the stock <c>app.UseSession()</c>. Internal: apps
+/// reach it as the <see cref="ISessionStore"/> service.
 /// </summary>
-public sealed class EtcdSessionStore : ISessionStore
+internal sealed class SessionStore : ISessionStore
 {
     private readonly SessionRepository _repository;
     private readonly TimeSpan _idleTimeout;
 
-    internal EtcdSessionStore(SessionRepository repository, EtcdSessionOptions options)
+    public SessionStore(SessionRepository repository, EtcdSessionOptions options)
     {
         _repository = repository;
         _idleTimeout = options.IdleTimeout;
