@@ -56,7 +56,7 @@ public sealed class NativeAotAppTests
     {
         var prefix = EtcdFixture.UniquePrefix("aot-app");
         await using var app = await NativeApp.StartAsync(_binary, prefix);
-        using var browser = DemoShop.NewBrowser();
+        using var browser = Browsers.Open();
 
         var counts = new List<int>();
         for (var i = 0; i < 3; i++)
@@ -85,7 +85,7 @@ public sealed class NativeAotAppTests
         // One after the other: the first creates the shared Data Protection key in etcd, the second reads it.
         await using var first = await NativeApp.StartAsync(_binary, prefix);
         await using var second = await NativeApp.StartAsync(_binary, prefix);
-        using var browser = DemoShop.NewBrowser(); // cookies are per host, so one jar serves both ports
+        using var browser = Browsers.Open(); // cookies are per host, so one jar serves both ports
 
         var counts = new[]
         {

@@ -256,7 +256,7 @@ public sealed class EncryptAtRestTests
         await using var reader = await NearCacheApp.StartAsync(EtcdFixture.Endpoints, prefix, keyRing, configure: o => o.EncryptAtRest = true);
         await reader.WaitUntilFreshAsync(TimeSpan.FromSeconds(30));
         var cookies = new CookieContainer();
-        using var browser = NearCacheApp.NewBrowser(cookies);
+        using var browser = Browsers.Open(cookies: cookies);
         (await browser.PostAsync($"{writer.Url}/set?k=cart&v={Uri.EscapeDataString(Secret)}", null)).EnsureSuccessStatusCode();
         var before = cookies.GetCookies(new Uri(writer.Url))[EtcdSessionDefaults.CookieName]!.Value;
         cookies.Add(new Uri(reader.Url), new Cookie(EtcdSessionDefaults.CookieName, before));
@@ -275,7 +275,7 @@ public sealed class EncryptAtRestTests
             reads.Add(await browser.GetStringAsync($"{reader.Url}/get?k=cart"));
         }
 
-        using var stale = NearCacheApp.NewBrowser();
+        using var stale = Browsers.Open();
         using var staleRequest = new HttpRequestMessage(HttpMethod.Get, $"{reader.Url}/get?k=cart");
         staleRequest.Headers.Add("Cookie", $"{EtcdSessionDefaults.CookieName}={before}");
         using var staleResponse = await stale.SendAsync(staleRequest);

@@ -7,7 +7,7 @@ namespace Etcd.AspNetCore.Session.Import;
 /// <summary>Start-up validation of <see cref="EtcdSessionOptions.Import"/>: each message names the setting, its value and what is allowed.</summary>
 internal sealed class SessionImportValidator : IValidateOptions<EtcdSessionOptions>
 {
-    private const string Section = EtcdSessionDefaults.ConfigurationSection + ":Import";
+    private static readonly string Section = EtcdSessionDefaults.ConfigurationSection + ":Import";
 
     private readonly IServiceProviderIsService _services;
 
