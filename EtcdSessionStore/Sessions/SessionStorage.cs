@@ -104,7 +104,7 @@ internal sealed class SessionStorage
         AddIndexWrite(txn, header, newKey, stored.LeaseId);
         if (stored.Header.User is { } previous && !string.Equals(previous, header.User, StringComparison.Ordinal))
         {
-            txn.Success.Add(UserSessionIndex.Delete(KeyPrefix, previous, stored.Header.Id));
+            SessionTransactions.DeleteEntry(txn, UserSessionIndex.EntryKey(KeyPrefix, previous, stored.Header.Id));
         }
 
         var response = await _backend.Gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
@@ -145,7 +145,7 @@ internal sealed class SessionStorage
     {
         if (stored is null)
         {
-            var removed = await _backend.Gateway.TxnAsync(SessionRemoval.Unguarded(KeyPrefix, storageKey, null), cancellationToken).ConfigureAwait(false);
+            var removed = await _backend.Gateway.TxnAsync(SessionTransactions.Remove(storageKey, modRevision: null, entryKey: null), cancellationToken).ConfigureAwait(false);
             _backend.NearCache?.OfferGone(storageKey, removed.Header.Revision);
             return true;
         }
@@ -154,7 +154,7 @@ internal sealed class SessionStorage
         var (modRevision, header) = (stored.ModRevision, stored.Header);
         for (var attempt = 1; ; attempt++)
         {
-            var response = await _backend.Gateway.TxnAsync(SessionRemoval.Guarded(KeyPrefix, storageKey, modRevision, header), cancellationToken).ConfigureAwait(false);
+            var response = await _backend.Gateway.TxnAsync(SessionTransactions.Remove(storageKey, modRevision, header.User is { } user ? UserSessionIndex.EntryKey(KeyPrefix, user, header.Id) : null), cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
                 _backend.NearCache?.OfferGone(storageKey, response.Header.Revision);
@@ -187,7 +187,7 @@ internal sealed class SessionStorage
     {
         if (header.User is not null)
         {
-            txn.Success.Add(UserSessionIndex.Put(KeyPrefix, header, storageKey, _backend.Time.GetUtcNow(), lease));
+            SessionTransactions.PutEntry(txn, UserSessionIndex.EntryKey(KeyPrefix, header.User, header.Id), UserSessionIndex.Encode(header, storageKey, _backend.Time.GetUtcNow()), lease);
         }
     }
 

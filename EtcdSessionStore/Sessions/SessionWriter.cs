@@ -56,7 +56,8 @@ internal sealed class SessionWriter
                 : SessionTransactions.Update(storageKey, guard, value, lease, keepLease);
             if (header.User is not null)
             {
-                txn.Success.Add(UserSessionIndex.Put(_backend.Options.KeyPrefix, header, storageKey, _backend.Time.GetUtcNow(), lease));
+                SessionTransactions.PutEntry(txn, UserSessionIndex.EntryKey(_backend.Options.KeyPrefix, header.User, header.Id),
+                    UserSessionIndex.Encode(header, storageKey, _backend.Time.GetUtcNow()), lease);
             }
 
             TxnOutcome response;
