@@ -25,6 +25,24 @@ public sealed partial class NamespaceDependencyTests
     }
 
     [Test]
+    public void DesignDoc_ListsExactlyTheFolderDependencies()
+    {
+        var listed = DesignTable(File.ReadAllLines(RepositoryPaths.Of("docs", "design.md")));
+        var graph = LibraryGraph.Read(RepositoryPaths.Of("EtcdSessionStore"));
+
+        // DependencyInjection/ wires every folder, and every folder uses the top-level files, as the text says.
+        var edges = graph.Edges.Where(e => e.From != "DependencyInjection" && e.To != TopLevel).ToList();
+        var missing = edges.Where(e => !listed.Contains((e.From, e.To))).Select(e => $"{e.From}/ -> {e.To}/ ({e.File})");
+        var stale = listed.Where(l => !edges.Any(e => e.From == l.From && e.To == l.To)).Select(l => $"{l.From}/ -> {l.To}/");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(missing, Is.Empty, "folder dependencies docs/design.md does not list");
+            Assert.That(stale, Is.Empty, "folder dependencies docs/design.md lists that the sources do not have");
+        });
+    }
+
+    [Test]
     public void InternalNamespaces_AreNamedAfterTheirFolder()
     {
         var misplaced = LibraryGraph.Read(RepositoryPaths.Of("EtcdSessionStore")).Files
@@ -83,6 +101,30 @@ public sealed partial class NamespaceDependencyTests
         Assert.That(graph.Cycles(), Has.Count.EqualTo(1).And.Some.Contains("Sessions -> Users (a.cs) -> Storage (b.cs) -> Sessions (c.cs)"));
     }
 
+    /// <summary>The (folder, folder it uses) pairs of design.md's table whose header is <c>| folder | uses |</c>.</summary>
+    private static HashSet<(string From, string To)> DesignTable(string[] lines)
+    {
+        var pairs = new HashSet<(string, string)>();
+        var start = Array.FindIndex(lines, l => l.Replace(" ", "", StringComparison.Ordinal) == "|folder|uses|");
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), "design.md has no '| folder | uses |' table");
+        foreach (var line in lines.Skip(start + 2).TakeWhile(l => l.StartsWith('|')))
+        {
+            var cells = line.Split('|');
+            foreach (Match from in FolderName().Matches(cells[1]))
+            {
+                foreach (Match to in FolderName().Matches(cells[2]))
+                {
+                    pairs.Add((from.Groups[1].Value, to.Groups[1].Value));
+                }
+            }
+        }
+
+        return pairs;
+    }
+
+    [GeneratedRegex(@"`(\w+)/`")]
+    private static partial Regex FolderName();
+
     private static Type OuterMost(Type type) => type.DeclaringType is null ? type : OuterMost(type.DeclaringType);
 
     private sealed record SourceFile(string Path, string Folder, string Namespace, string Code);
@@ -93,6 +135,9 @@ public sealed partial class NamespaceDependencyTests
         private readonly SortedDictionary<string, SortedDictionary<string, string>> _edges = new(StringComparer.Ordinal);
 
         public IReadOnlyList<SourceFile> Files => files;
+
+        public IEnumerable<(string From, string To, string File)> Edges =>
+            _edges.SelectMany(e => e.Value.Select(t => (e.Key, t.Key, t.Value)));
 
         public static LibraryGraph Read(string library)
         {

@@ -37,9 +37,9 @@ public sealed class MetricsAndTracingTests
             Assert.That(recorder.Sum("etcd.session.loads", ("result", "not_found")), Is.EqualTo(1));
             Assert.That(recorder.Sum("etcd.session.rotations"), Is.EqualTo(1));
             Assert.That(recorder.Sum("etcd.session.destroys"), Is.EqualTo(1));
-            Assert.That(recorder.Count("etcd.session.call.duration", ("etcd.operation", "Txn")), Is.GreaterThanOrEqualTo(5));
+            Assert.That(recorder.Count("db.client.operation.duration", ("db.operation.name", "Txn")), Is.GreaterThanOrEqualTo(5));
             // The load of the rotated-away key finds nothing, so it also reads the key's "moved" marker: 2 + 2.
-            Assert.That(recorder.Count("etcd.session.call.duration", ("etcd.operation", "Range")), Is.EqualTo(4));
+            Assert.That(recorder.Count("db.client.operation.duration", ("db.operation.name", "Range")), Is.EqualTo(4));
         });
     }
 

@@ -75,7 +75,7 @@ public sealed class EtcdEndpointPoolTests
     }
 
     private static EtcdEndpointPool Pool(params Member[] members) =>
-        new([.. members.Select((m, i) => new EtcdEndpoint($"m{i}", m.Client, null))], members[0].Client, ownsClients: false, TimeSpan.FromMilliseconds(300), ProbeKey, NullLogger.Instance);
+        new([.. members.Select((m, i) => new EtcdEndpoint($"m{i}", m.Client, null))], ownsClients: false, TimeSpan.FromMilliseconds(300), ProbeKey, NullLogger.Instance);
 
     /// <summary>A member that answers Range at once, or hangs like a frozen process until the call's deadline.</summary>
     private sealed class Member

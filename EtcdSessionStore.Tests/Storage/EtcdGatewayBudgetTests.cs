@@ -23,7 +23,7 @@ public sealed class EtcdGatewayBudgetTests
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "etcdserver: invalid auth token"));
             });
         var endpoint = new EtcdEndpoint("http://127.0.0.1:2379", client.Object, renewAuthToken: () => { });
-        using var pool = new EtcdEndpointPool([endpoint], client.Object, ownsClients: false, TimeSpan.FromSeconds(1), "probe", NullLogger.Instance);
+        using var pool = new EtcdEndpointPool([endpoint], ownsClients: false, TimeSpan.FromSeconds(1), "probe", NullLogger.Instance);
         var gateway = new EtcdGateway(pool, TimeSpan.FromMilliseconds(300), NullLogger.Instance);
 
         var failure = Assert.ThrowsAsync<EtcdSessionException>(() => gateway.GetAsync("key", CancellationToken.None));

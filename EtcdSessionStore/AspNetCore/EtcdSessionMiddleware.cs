@@ -167,7 +167,7 @@ internal sealed partial class EtcdSessionMiddleware
     {
         var session = request.Session;
         if (!session.IsAvailable || session.Moved
-            || context.User.Identity is not { IsAuthenticated: true, Name: { Length: > 0 and <= Format.UserSessionIndex.MaxUserNameLength } user }
+            || context.User.Identity is not { IsAuthenticated: true, Name: var user } || !Format.UserSessionIndex.IsIndexable(user)
             || string.Equals(session.UserName, user, StringComparison.Ordinal))
         {
             return true;

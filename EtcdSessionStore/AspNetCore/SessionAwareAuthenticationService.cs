@@ -90,7 +90,7 @@ internal sealed class SessionAwareAuthenticationService : IAuthenticationService
             }
 
             // The same transaction binds the session to the user, so it is listed in EtcdSessionDirectory.
-            if (principal.Identity?.Name is { Length: > 0 and <= UserSessionIndex.MaxUserNameLength } user)
+            if (principal.Identity?.Name is var user && UserSessionIndex.IsIndexable(user))
             {
                 await session.BindUserAsync(user, MetadataOf(context), context.RequestAborted).ConfigureAwait(false);
 

@@ -1,7 +1,6 @@
 using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Format;
-using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
@@ -21,40 +20,18 @@ internal sealed partial class EtcdTicketStore
     /// <returns><see langword="false"/> when the guard failed: nothing was written.</returns>
     private async Task<bool> WriteAsync(string storageKey, TicketHeader header, AuthenticationTicket ticket, StoredVersion? replacing, CancellationToken cancellationToken)
     {
-        var key = ByteString.CopyFromUtf8(storageKey);
         var value = ByteString.CopyFrom(TicketEnvelope.Encode(header.Id, header.User, _protector.Protect(TicketSerializer.Default.Serialize(ticket))));
         var expiresAt = ticket.Properties.ExpiresUtc ?? _time.GetUtcNow() + _lifetime;
         var budget = RetryBudget.Start(_options.IOTimeout);
         while (true)
         {
             var lease = await _leases.AcquireAsync(expiresAt, cancellationToken).ConfigureAwait(false);
-            var txn = new TxnRequest();
-            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } });
-            if (replacing is { } stored)
-            {
-                txn.Compare.Add(stored.ModRevision == 0
-                    ? new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
-                    : new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = stored.ModRevision });
-                if (stored.User is not null && !string.Equals(stored.User, header.User, StringComparison.Ordinal))
-                {
-                    txn.Success.Add(UserTicketIndex.Delete(KeyPrefix, stored.User, header.Id));
-                }
-
-                if (header.User is not null)
-                {
-                    txn.Success.Add(UserTicketIndex.Put(KeyPrefix, header, storageKey, lease));
-                }
-            }
-            else
-            {
-                txn.Compare.Add(Exists(key));
-                if (header.User is not null)
-                {
-                    var entryKey = ByteString.CopyFromUtf8(UserTicketIndex.EntryKey(KeyPrefix, header.User, header.Id));
-                    txn.Compare.Add(Exists(entryKey));
-                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = entryKey, IgnoreValue = true, Lease = lease } });
-                }
-            }
+            var entryKey = header.User is null ? null : UserTicketIndex.EntryKey(KeyPrefix, header.User, header.Id);
+            var txn = replacing is { } stored
+                ? KeyTransactions.ReplaceTicket(storageKey, value, lease, stored.ModRevision,
+                    stored.User is not null && !string.Equals(stored.User, header.User, StringComparison.Ordinal) ? UserTicketIndex.EntryKey(KeyPrefix, stored.User, header.Id) : null,
+                    entryKey is null ? null : (entryKey, ByteString.CopyFrom(UserTicketIndex.Encode(header, storageKey))))
+                : KeyTransactions.RenewTicket(storageKey, value, lease, entryKey);
 
             try
             {
@@ -73,14 +50,6 @@ internal sealed partial class EtcdTicketStore
         public static StoredVersion None => default;
     }
 
-    private static Compare Exists(ByteString key) => new()
-    {
-        Key = key,
-        Target = Compare.Types.CompareTarget.Create,
-        Result = Compare.Types.CompareResult.Greater,
-        CreateRevision = 0,
-    };
-
     private static string? UserInHeader(Mvccpb.KeyValue kv)
     {
         try
@@ -95,7 +64,7 @@ internal sealed partial class EtcdTicketStore
 
     /// <summary>The user a ticket is indexed under: its principal's name, when it has one that fits the index.</summary>
     private static string? UserOf(AuthenticationTicket ticket) =>
-        ticket.Principal.Identity?.Name is { Length: > 0 and <= UserSessionIndex.MaxUserNameLength } name ? name : null;
+        ticket.Principal.Identity?.Name is var name && UserSessionIndex.IsIndexable(name) ? name : null;
 
     /// <summary>The public id of the request's etcd session, when the request has one that is available.</summary>
     private static string? SessionIdOf(HttpContext? context) =>

@@ -3,8 +3,6 @@ using Etcd.AspNetCore.Session.AspNetCore;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Storage;
 using Etcd.AspNetCore.Session.Format;
-using Etcdserverpb;
-using Google.Protobuf;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
@@ -191,7 +189,7 @@ internal sealed partial class EtcdTicketStore : ITicketStore
         }
 
         // etcd resets lease TTLs on a leader change: the deadline in the lease id is enforced here too.
-        if (SessionDeadline.Of(kv.Lease, absoluteExpiry: null) is { } expiry && expiry <= _time.GetUtcNow())
+        if (SessionDeadline.IsPast(SessionDeadline.Of(kv.Lease, absoluteExpiry: null), _time.GetUtcNow()))
         {
             Log.TicketExpiredOnRead(_logger, SessionKeys.TicketId(reference));
             return null;
@@ -227,14 +225,8 @@ internal sealed partial class EtcdTicketStore : ITicketStore
             return;
         }
 
-        var txn = new TxnRequest();
-        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(storageKey) } });
-        if (UserInHeader(kv) is { } user)
-        {
-            txn.Success.Add(UserTicketIndex.Delete(KeyPrefix, user, SessionKeys.TicketId(reference)));
-        }
-
-        await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+        string[] keys = UserInHeader(kv) is { } user ? [storageKey, UserTicketIndex.EntryKey(KeyPrefix, user, SessionKeys.TicketId(reference))] : [storageKey];
+        await _gateway.TxnAsync(KeyTransactions.Delete(keys), cancellationToken).ConfigureAwait(false);
         Log.TicketRemoved(_logger, SessionKeys.TicketId(reference));
     }
 }

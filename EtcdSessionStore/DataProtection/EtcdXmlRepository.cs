@@ -1,6 +1,5 @@
 using System.Xml.Linq;
 using Etcd.AspNetCore.Session.Storage;
-using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Logging;
@@ -127,10 +126,7 @@ internal sealed partial class EtcdXmlRepository : IXmlRepository
     internal async Task StoreElementAsync(XElement element, string friendlyName, CancellationToken cancellationToken)
     {
         var key = _prefix + (string.IsNullOrEmpty(friendlyName) ? Guid.NewGuid().ToString("N") : friendlyName);
-        var put = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(element.ToString(SaveOptions.DisableFormatting)) };
-        var txn = new TxnRequest();
-        txn.Success.Add(new RequestOp { RequestPut = put });
-        await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+        await _gateway.TxnAsync(KeyTransactions.Put(key, ByteString.CopyFromUtf8(element.ToString(SaveOptions.DisableFormatting))), cancellationToken).ConfigureAwait(false);
         Log.Stored(_logger, key);
         if (_elements is { } known)
         {

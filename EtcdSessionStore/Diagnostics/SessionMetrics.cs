@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace Etcd.AspNetCore.Session.Diagnostics;
@@ -15,7 +14,6 @@ internal sealed class SessionMetrics
     private readonly Counter<long> _rotations;
     private readonly Counter<long> _destroys;
     private readonly Counter<long> _errors;
-    private readonly Histogram<double> _callDuration;
     private readonly Histogram<double> _operationDuration;
 
     /// <summary>The bucket boundaries OpenTelemetry's database-client conventions advise for <c>db.client.operation.duration</c>.</summary>
@@ -30,7 +28,6 @@ internal sealed class SessionMetrics
         _rotations = meter.CreateCounter<long>("etcd.session.rotations", "{rotation}", "Sessions moved to a new secret key.");
         _destroys = meter.CreateCounter<long>("etcd.session.destroys", "{session}", "Sessions destroyed (by the session itself or revoked).");
         _errors = meter.CreateCounter<long>("etcd.session.errors", "{error}", "Failures, by error.type (an EtcdSessionErrorKind).");
-        _callDuration = meter.CreateHistogram<double>("etcd.session.call.duration", "s", "Duration of each etcd call, by etcd.operation and outcome.");
         _operationDuration = meter.CreateHistogram<double>(
             DatabaseConventions.OperationDuration, "s", "Duration of database client operations.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = OperationDurationBuckets });
@@ -56,15 +53,9 @@ internal sealed class SessionMetrics
     /// <param name="statusCode">The gRPC status code of a failure, if etcd or gRPC gave one.</param>
     public void CallCompleted(string operation, TimeSpan elapsed, string? errorType, string? serverAddress, int? serverPort, string? statusCode)
     {
-        var seconds = elapsed.TotalSeconds;
-        _callDuration.Record(seconds, new TagList
-        {
-            { "etcd.operation", operation },
-            { "outcome", errorType ?? "ok" },
-        });
         if (_operationDuration.Enabled)
         {
-            _operationDuration.Record(seconds, DatabaseConventions.Tags(operation, errorType, serverAddress, serverPort, statusCode));
+            _operationDuration.Record(elapsed.TotalSeconds, DatabaseConventions.Tags(operation, errorType, serverAddress, serverPort, statusCode));
         }
     }
 

@@ -2,7 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Etcd.AspNetCore.Session.Events;
 using Etcd.AspNetCore.Session.Storage;
-using Etcdserverpb;
+using Google.Protobuf;
+using Google.Protobuf.Collections;
 using Microsoft.Extensions.Logging;
 
 namespace Etcd.AspNetCore.Session;
@@ -10,14 +11,13 @@ namespace Etcd.AspNetCore.Session;
 /// <summary>
 /// Session events from every app instance, read from an etcd watch on the sessions prefix: created,
 /// changed, rotated, destroyed, expired. Registered by <c>AddEtcdSession</c>. A watch is a hint, not a
-/// ledger: it resumes from the last revision it saw after a reconnect, and when that history has been
-/// compacted it reports <see cref="EtcdSessionEventKind.Resynced"/> and continues from the present.
+/// ledger: it resumes after the last revision it delivered when its stream breaks (on another member), and
+/// when that history has been compacted it reports <see cref="EtcdSessionEventKind.Resynced"/> and continues
+/// from the present.
 /// See docs/events.md.
 /// </summary>
 public sealed partial class EtcdSessionEvents
 {
-    private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
-
     private readonly EtcdGateway _gateway;
     private readonly string _keyPrefix;
     private readonly TimeProvider _time;
@@ -33,7 +33,7 @@ public sealed partial class EtcdSessionEvents
 
     /// <summary>
     /// Events from now on, until <paramref name="cancellationToken"/> is cancelled. Each call opens its own
-    /// watch (on the client's shared stream); enumerate it from one consumer.
+    /// watch; enumerate it from one consumer.
     /// </summary>
     /// <exception cref="EtcdSessionException">etcd could not be reached to start the watch.</exception>
     public IAsyncEnumerable<EtcdSessionEvent> WatchAsync(CancellationToken cancellationToken = default) =>
@@ -43,46 +43,33 @@ public sealed partial class EtcdSessionEvents
     internal async IAsyncEnumerable<EtcdSessionEvent> WatchFromAsync(long? startRevision, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var prefix = SessionKeys.SessionsPrefix(_keyPrefix);
-        var next = startRevision ?? await CurrentRevisionAsync(prefix, cancellationToken).ConfigureAwait(false) + 1;
-        while (!cancellationToken.IsCancellationRequested)
+        var events = Channel.CreateUnbounded<EtcdSessionEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var watch = new EtcdWatch(_gateway, ByteString.CopyFromUtf8(prefix), KeyRange.End(prefix), previousValues: true);
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var running = RunAsync(watch, startRevision ?? 0, new Reader(this, prefix, events.Writer), events.Writer, stopping.Token);
+        try
         {
-            var responses = Channel.CreateUnbounded<WatchResponse>(new UnboundedChannelOptions { SingleReader = true });
-            var watchId = await _gateway.WatchAsync(prefix, next, r => responses.Writer.TryWrite(r), cancellationToken).ConfigureAwait(false);
-            Log.WatchStarted(_logger, next);
+            await foreach (var e in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return e;
+            }
+        }
+        finally
+        {
+            await stopping.CancelAsync().ConfigureAwait(false);
+            await running.ConfigureAwait(false);
+        }
+
+        static async Task RunAsync(EtcdWatch watch, long from, Reader reader, ChannelWriter<EtcdSessionEvent> events, CancellationToken stopping)
+        {
             try
             {
-                await foreach (var response in responses.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (response.CompactRevision > 0)
-                    {
-                        // The revisions to resume from are gone: say so, and carry on from the present.
-                        Log.Resynced(_logger, next, response.CompactRevision);
-                        next = await CurrentRevisionAsync(prefix, cancellationToken).ConfigureAwait(false) + 1;
-                        yield return new EtcdSessionEvent(EtcdSessionEventKind.Resynced, null, null, next, _time.GetUtcNow());
-                        break;
-                    }
-
-                    if (response.Canceled)
-                    {
-                        Log.WatchCanceled(_logger, response.CancelReason);
-                        await Task.Delay(RestartDelay, _time, cancellationToken).ConfigureAwait(false);
-                        break;
-                    }
-
-                    foreach (var revision in response.Events.GroupBy(e => e.Kv.ModRevision))
-                    {
-                        foreach (var e in SessionEventClassifier.Classify([.. revision], revision.Key, _time.GetUtcNow()))
-                        {
-                            yield return e;
-                        }
-
-                        next = revision.Key + 1;
-                    }
-                }
+                await watch.RunAsync(from, reader, throwIfFirstOpenFails: true, stopping).ConfigureAwait(false);
+                events.TryComplete();
             }
-            finally
+            catch (Exception ex)
             {
-                _gateway.CancelWatch(watchId);
+                events.TryComplete(ex);
             }
         }
     }
@@ -92,6 +79,40 @@ public sealed partial class EtcdSessionEvents
         var range = KeyRange.Prefix(prefix);
         range.CountOnly = true;
         return (await _gateway.RangeAsync(range, cancellationToken).ConfigureAwait(false)).Header.Revision;
+    }
+
+    /// <summary>What one <see cref="WatchFromAsync"/> makes of its watch: events, classified, into its consumer's queue.</summary>
+    private sealed class Reader(EtcdSessionEvents events, string prefix, ChannelWriter<EtcdSessionEvent> queue) : EtcdWatch.IOwner
+    {
+        public void Opened(long requestedRevision, long firstRevision) => Log.WatchStarted(events._logger, firstRevision);
+
+        public void Changed(RepeatedField<Mvccpb.Event> changes)
+        {
+            foreach (var revision in changes.GroupBy(e => e.Kv.ModRevision))
+            {
+                foreach (var e in SessionEventClassifier.Classify([.. revision], revision.Key, events._time.GetUtcNow()))
+                {
+                    queue.TryWrite(e);
+                }
+            }
+        }
+
+        public async ValueTask<long> CompactedAsync(long wantedRevision, long compactRevision, CancellationToken cancellationToken)
+        {
+            // The revisions to resume from are gone: say so, and carry on from the present.
+            Log.Resynced(events._logger, wantedRevision, compactRevision);
+            var next = await events.CurrentRevisionAsync(prefix, cancellationToken).ConfigureAwait(false) + 1;
+            queue.TryWrite(new EtcdSessionEvent(EtcdSessionEventKind.Resynced, null, null, next, events._time.GetUtcNow()));
+            return next;
+        }
+
+        public void Canceled(string reason) => Log.WatchCanceled(events._logger, reason);
+
+        public void Broken(Exception exception) => Log.WatchBroken(events._logger, exception.Message, exception);
+
+        public void Closed()
+        {
+        }
     }
 
     private static partial class Log
@@ -107,5 +128,9 @@ public sealed partial class EtcdSessionEvents
         [LoggerMessage(EventId = 62, EventName = "SessionWatchCanceled", Level = LogLevel.Warning,
             Message = "etcd cancelled the session watch ({Reason}); reopening it where it stopped.")]
         public static partial void WatchCanceled(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 63, EventName = "SessionWatchBroken", Level = LogLevel.Warning,
+            Message = "The session watch broke ({Reason}); reopening it where it stopped, on another member.")]
+        public static partial void WatchBroken(ILogger logger, string reason, Exception exception);
     }
 }

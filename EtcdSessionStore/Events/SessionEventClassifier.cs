@@ -71,7 +71,7 @@ internal static class SessionEventClassifier
 
     private static bool HadExpired(SessionHeader header, KeyValue previous, DateTimeOffset now)
     {
-        return SessionDeadline.Of(previous.Lease, header.AbsoluteExpiry) is { } deadline && deadline - ExpirySlack <= now;
+        return SessionDeadline.IsPast(SessionDeadline.Of(previous.Lease, header.AbsoluteExpiry), now + ExpirySlack);
     }
 
     private static SessionHeader? TryHeader(KeyValue? kv)

@@ -14,6 +14,12 @@ internal static class SessionDeadline
         return idle is null ? absoluteExpiry : absoluteExpiry is { } abs && abs < idle ? abs : idle;
     }
 
+    /// <summary>
+    /// Whether <paramref name="deadline"/> (from <see cref="Of"/>; <see langword="null"/>: none known) has passed at
+    /// <paramref name="now"/>: the one test of a deadline, for sessions, index entries and tickets alike.
+    /// </summary>
+    public static bool IsPast(DateTimeOffset? deadline, DateTimeOffset now) => deadline is { } d && d <= now;
+
     /// <summary>The expiry a write made at <paramref name="now"/> gives: now plus the idle timeout, capped by the absolute deadline.</summary>
     public static DateTimeOffset Next(DateTimeOffset now, TimeSpan idleTimeout, DateTimeOffset? absoluteExpiry)
     {

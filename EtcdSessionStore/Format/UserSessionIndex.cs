@@ -1,8 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Storage;
-using Etcdserverpb;
-using Google.Protobuf;
 using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.Format;
@@ -35,22 +34,11 @@ internal static class UserSessionIndex
     /// <summary>The entry of one session of one user.</summary>
     public static string EntryKey(string keyPrefix, string user, string sessionId) => UserPrefix(keyPrefix, user) + sessionId;
 
-    /// <summary>The put that writes (or moves to <paramref name="lease"/>) the entry of a bound session.</summary>
-    public static RequestOp Put(string keyPrefix, SessionHeader header, string storageKey, DateTimeOffset lastSeen, long lease) => new()
-    {
-        RequestPut = new PutRequest
-        {
-            Key = ByteString.CopyFromUtf8(EntryKey(keyPrefix, header.User!, header.Id)),
-            Value = ByteString.CopyFrom(Encode(header, storageKey, lastSeen)),
-            Lease = lease,
-        },
-    };
-
-    /// <summary>The delete of one entry.</summary>
-    public static RequestOp Delete(string keyPrefix, string user, string sessionId) => new()
-    {
-        RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(EntryKey(keyPrefix, user, sessionId)) },
-    };
+    /// <summary>
+    /// Whether a session or a ticket can be indexed under <paramref name="user"/>: a name that is not empty and at most
+    /// <see cref="MaxUserNameLength"/> characters long.
+    /// </summary>
+    public static bool IsIndexable([NotNullWhen(true)] string? user) => user is { Length: > 0 and <= MaxUserNameLength };
 
     /// <summary>Checks a user name and metadata before they are bound to a session.</summary>
     /// <exception cref="ArgumentException">The user name is empty or too long, or the metadata too large.</exception>

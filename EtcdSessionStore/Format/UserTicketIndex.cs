@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Etcdserverpb;
-using Google.Protobuf;
 using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.Format;
@@ -24,23 +22,6 @@ internal static class UserTicketIndex
 
     /// <summary>The entry of one ticket of one user.</summary>
     public static string EntryKey(string keyPrefix, string user, string ticketId) => UserPrefix(keyPrefix, user) + ticketId;
-
-    /// <summary>The put that writes (or moves to <paramref name="lease"/>) the entry of a ticket with a user.</summary>
-    public static RequestOp Put(string keyPrefix, TicketHeader header, string storageKey, long lease) => new()
-    {
-        RequestPut = new PutRequest
-        {
-            Key = ByteString.CopyFromUtf8(EntryKey(keyPrefix, header.User!, header.Id)),
-            Value = ByteString.CopyFrom(Encode(header, storageKey)),
-            Lease = lease,
-        },
-    };
-
-    /// <summary>The delete of one entry.</summary>
-    public static RequestOp Delete(string keyPrefix, string user, string ticketId) => new()
-    {
-        RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(EntryKey(keyPrefix, user, ticketId)) },
-    };
 
     public static byte[] Encode(TicketHeader header, string storageKey)
     {

@@ -82,10 +82,7 @@ internal sealed partial class FreshnessHeartbeat
     {
         try
         {
-            await _gateway.TxnAsync(new Etcdserverpb.TxnRequest
-            {
-                Success = { new Etcdserverpb.RequestOp { RequestDeleteRange = new Etcdserverpb.DeleteRangeRequest { Key = ByteString.CopyFromUtf8(Key) } } },
-            }, cancellationToken).ConfigureAwait(false);
+            await _gateway.TxnAsync(KeyTransactions.Delete([Key]), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is EtcdSessionException or OperationCanceledException)
         {

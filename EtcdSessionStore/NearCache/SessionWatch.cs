@@ -1,142 +1,78 @@
 using Etcd.AspNetCore.Session.Storage;
-using Etcdserverpb;
 using Google.Protobuf;
-using Grpc.Core;
+using Google.Protobuf.Collections;
 using Microsoft.Extensions.Logging;
 
 namespace Etcd.AspNetCore.Session.NearCache;
 
 /// <summary>
-/// The near cache's watch of the heartbeats and the sessions (<c>{prefix}hb/</c> up to the end of <c>{prefix}s/</c>), on a
-/// stream of its own. Events update <see cref="SessionCache"/>; this instance's delivered heartbeat proves freshness.
-/// The first stream starts "now"; from then on every stream resumes at the next revision (on the next member), so the
-/// cache's coverage has no gap. When etcd compacted that revision away, the events in between are gone: the watch
-/// resumes at the compact revision, and the cache drops what is older (<see cref="SessionCache.Cover"/>).
+/// What the near cache makes of its watch (<see cref="EtcdWatch"/>) of the heartbeats and the sessions (<c>{prefix}hb/</c>
+/// up to the end of <c>{prefix}s/</c>): events update <see cref="SessionCache"/>; this instance's delivered heartbeat
+/// proves freshness. The watch starts "now", and the cache covers what follows; every later stream resumes at the next
+/// revision, so the coverage has no gap. When etcd compacted that revision away, the events in between are gone: the
+/// watch resumes at the compact revision, and the cache drops what is older (<see cref="SessionCache.Cover"/>).
 /// </summary>
-internal sealed partial class SessionWatch
+internal sealed partial class SessionWatch : EtcdWatch.IOwner
 {
-    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(2);
-
-    private readonly EtcdGateway _gateway;
+    private readonly EtcdWatch _watch;
     private readonly SessionCache _cache;
     private readonly ByteString _heartbeatKey;
-    private readonly ByteString _from;
-    private readonly ByteString _to;
     private readonly ILogger _logger;
-    private CancellationTokenSource? _current;
-    private long _next;
 
     public SessionWatch(string keyPrefix, EtcdGateway gateway, SessionCache cache, string heartbeatKey, ILogger logger)
     {
-        _gateway = gateway;
+        _watch = new EtcdWatch(gateway, ByteString.CopyFromUtf8(FreshnessHeartbeat.KeyPrefixOf(keyPrefix)), KeyRange.End(SessionKeys.SessionsPrefix(keyPrefix)),
+            previousValues: false);
         _cache = cache;
         _heartbeatKey = ByteString.CopyFromUtf8(heartbeatKey);
-        _from = ByteString.CopyFromUtf8(FreshnessHeartbeat.KeyPrefixOf(keyPrefix));
-        _to = KeyRange.End(SessionKeys.SessionsPrefix(keyPrefix));
         _logger = logger;
     }
 
     /// <summary>Drops the current stream and opens a new one (on the next member): it went silent.</summary>
-    public void Restart()
+    public void Restart() => _watch.Restart();
+
+    public Task RunAsync(CancellationToken stopping) => _watch.RunAsync(startRevision: 0, this, throwIfFirstOpenFails: false, stopping);
+
+    void EtcdWatch.IOwner.Opened(long requestedRevision, long firstRevision)
     {
-        try
+        Log.Opened(_logger, requestedRevision);
+        if (requestedRevision == 0)
         {
-            Volatile.Read(ref _current)?.Cancel();
+            // Opened "now": it delivers what follows the revision etcd created it at, and nothing before.
+            _cache.Cover(firstRevision);
         }
-        catch (ObjectDisposedException)
-        {
-            // the stream ended on its own meanwhile
-        }
+
+        _cache.Freshness.Watching();
     }
 
-    public async Task RunAsync(CancellationToken stopping)
+    void EtcdWatch.IOwner.Changed(RepeatedField<Mvccpb.Event> changes)
     {
-        // Every reconnect goes to the next member: the one that failed or went silent is the likeliest to do so again.
-        for (int attempt = 0, member = 0; !stopping.IsCancellationRequested; attempt++, member++)
+        foreach (var change in changes)
         {
-            using var stream = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            Volatile.Write(ref _current, stream);
-            try
+            if (!change.Kv.Key.Equals(_heartbeatKey))
             {
-                using var call = await _gateway.OpenWatchStreamAsync(_from, _to, _next, member, stream.Token).ConfigureAwait(false);
-                Log.Opened(_logger, _next);
-                if (_next == 0)
-                {
-                    // Opened "now": it delivers what follows the revision etcd created it at, and nothing before.
-                    _next = call.ResponseStream.Current.Header.Revision + 1;
-                    _cache.Cover(_next);
-                }
-
-                _cache.Freshness.Watching();
-                attempt = -1;
-                await ReadAsync(call, stream.Token).ConfigureAwait(false);
+                _cache.Apply(change);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            else if (change.Type == Mvccpb.Event.Types.EventType.Put)
             {
-                return;
-            }
-            catch (Exception ex) when (ex is EtcdSessionException or RpcException or OperationCanceledException or IOException)
-            {
-                Log.Broken(_logger, ex.Message, ex);
-            }
-            finally
-            {
-                Volatile.Write(ref _current, null);
-                _cache.Freshness.Lost();
-            }
-
-            try
-            {
-                await Task.Delay(ReconnectDelay(attempt), stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                _cache.Freshness.HeartbeatDelivered(FreshnessHeartbeat.SequenceOf(change.Kv.Value));
             }
         }
     }
 
-    private async Task ReadAsync(AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call, CancellationToken cancellationToken)
+    ValueTask<long> EtcdWatch.IOwner.CompactedAsync(long wantedRevision, long compactRevision, CancellationToken cancellationToken)
     {
-        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
-        {
-            var response = call.ResponseStream.Current;
-            if (response.CompactRevision > 0)
-            {
-                // The revisions before it are gone: resume there, keeping only copies current as of the revision before it or later.
-                Log.Compacted(_logger, _next, response.CompactRevision);
-                _next = response.CompactRevision;
-                _cache.Cover(_next);
-                return;
-            }
-
-            if (response.Canceled)
-            {
-                Log.Canceled(_logger, response.CancelReason);
-                return;
-            }
-
-            foreach (var change in response.Events)
-            {
-                if (change.Kv.Key.Equals(_heartbeatKey))
-                {
-                    if (change.Type == Mvccpb.Event.Types.EventType.Put)
-                    {
-                        _cache.Freshness.HeartbeatDelivered(FreshnessHeartbeat.SequenceOf(change.Kv.Value));
-                    }
-                }
-                else
-                {
-                    _cache.Apply(change);
-                }
-
-                _next = change.Kv.ModRevision + 1;
-            }
-        }
+        // The revisions before it are gone: resume there, keeping only copies current as of the revision before it or later.
+        Log.Compacted(_logger, wantedRevision, compactRevision);
+        _cache.Cover(compactRevision);
+        return ValueTask.FromResult(compactRevision);
     }
 
-    private static TimeSpan ReconnectDelay(int attempt) =>
-        attempt <= 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Min(MaxReconnectDelay.TotalMilliseconds, 50 * Math.Pow(2, attempt)));
+    void EtcdWatch.IOwner.Canceled(string reason) => Log.Canceled(_logger, reason);
+
+    void EtcdWatch.IOwner.Broken(Exception exception) => Log.Broken(_logger, exception.Message, exception);
+
+    void EtcdWatch.IOwner.Closed() => _cache.Freshness.Lost();
 
     private static partial class Log
     {

@@ -62,7 +62,7 @@ internal sealed partial class SessionRepository
         try
         {
             // Shared by the batch's writers, so it runs until the last of their deadlines, and no caller cancels it.
-            response = await _gateway.TxnAsync(batch.Count == 1 ? batch[0].Txn : Combine(batch), timeout.Token).ConfigureAwait(false);
+            response = await _gateway.TxnAsync(batch.Count == 1 ? batch[0].Txn : SessionTransactions.Group(batch.Select(write => write.Txn)), timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -115,23 +115,6 @@ internal sealed partial class SessionRepository
             // Nothing of this write was applied; its writer gives up (its deadline passed) or reports etcd's failure.
             write.Outcome.TrySetException(ex is OperationCanceledException ? write.Deadline.Expired("read back its session", mayHaveBeenApplied: false) : ex);
         }
-    }
-
-    /// <summary>
-    /// One transaction of several sessions' writes: every guard, every put; on failure, every key read back in order,
-    /// without its value (the answer of 64 large sessions would pass gRPC's 4 MB receive limit).
-    /// </summary>
-    private static TxnRequest Combine(List<GroupWrite> batch)
-    {
-        var txn = new TxnRequest();
-        foreach (var write in batch)
-        {
-            txn.Compare.AddRange(write.Txn.Compare);
-            txn.Success.AddRange(write.Txn.Success);
-            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = write.Txn.Failure[0].RequestRange.Key, KeysOnly = true } });
-        }
-
-        return txn;
     }
 
     /// <summary>One session's guarded write, waiting for a group transaction.</summary>

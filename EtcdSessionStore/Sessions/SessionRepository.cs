@@ -208,7 +208,7 @@ internal sealed partial class SessionRepository
             AddIndexWrite(txn, header, newKey, stored.LeaseId);
             if (stored.Header.User is { } previous && !string.Equals(previous, header.User, StringComparison.Ordinal))
             {
-                txn.Success.Add(UserSessionIndex.Delete(_options.KeyPrefix, previous, stored.Header.Id));
+                SessionTransactions.DeleteEntry(txn, UserSessionIndex.EntryKey(_options.KeyPrefix, previous, stored.Header.Id));
             }
 
             var response = await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
@@ -272,7 +272,7 @@ internal sealed partial class SessionRepository
     {
         if (stored is null)
         {
-            var removed = await _gateway.TxnAsync(SessionRemoval.Unguarded(_options.KeyPrefix, storageKey, null), cancellationToken).ConfigureAwait(false);
+            var removed = await _gateway.TxnAsync(SessionTransactions.Remove(storageKey, modRevision: null, entryKey: null), cancellationToken).ConfigureAwait(false);
             _cache?.OfferGone(storageKey, removed.Header.Revision);
             return Destroyed(id);
         }
@@ -280,7 +280,7 @@ internal sealed partial class SessionRepository
         var (modRevision, header) = (stored.ModRevision, stored.Header);
         return await RetryBudget.RetryConflictsAsync<DestroyOutcome>(RetryBudget.Start(_options.IOTimeout), async _ =>
         {
-            var response = await _gateway.TxnAsync(SessionRemoval.Guarded(_options.KeyPrefix, storageKey, modRevision, header), cancellationToken).ConfigureAwait(false);
+            var response = await _gateway.TxnAsync(SessionTransactions.Remove(storageKey, modRevision, header.User is { } user ? UserSessionIndex.EntryKey(_options.KeyPrefix, user, header.Id) : null), cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
                 _cache?.OfferGone(storageKey, response.Header.Revision);
@@ -314,7 +314,7 @@ internal sealed partial class SessionRepository
     }
 
     /// <summary>The stored session is past its deadline now (etcd may not have removed it yet: leases restart on a leader change).</summary>
-    private bool IsPastDeadline(StoredSession stored) => stored.Deadline is { } deadline && deadline <= _time.GetUtcNow();
+    private bool IsPastDeadline(StoredSession stored) => SessionDeadline.IsPast(stored.Deadline, _time.GetUtcNow());
 
     /// <summary>The expiry a write made now gives the session.</summary>
     private DateTimeOffset NextExpiry(SessionHeader header, TimeSpan idleTimeout) => SessionDeadline.Next(_time.GetUtcNow(), idleTimeout, header.AbsoluteExpiry);
@@ -328,7 +328,7 @@ internal sealed partial class SessionRepository
     {
         if (header.User is not null)
         {
-            txn.Success.Add(UserSessionIndex.Put(_options.KeyPrefix, header, storageKey, _time.GetUtcNow(), lease));
+            SessionTransactions.PutEntry(txn, UserSessionIndex.EntryKey(_options.KeyPrefix, header.User, header.Id), UserSessionIndex.Encode(header, storageKey, _time.GetUtcNow()), lease);
         }
     }
 

@@ -30,8 +30,7 @@ internal sealed class EtcdClientProvider : IDisposable
                 return EtcdEndpointPool.Single(client, logger);
             }
 
-            var (endpoints, watchClient) = CreateEndpoints(o);
-            return new EtcdEndpointPool(endpoints, watchClient, ownsClients: true, EtcdGateway.AttemptTimeoutFor(o.IOTimeout), o.KeyPrefix, logger);
+            return new EtcdEndpointPool(CreateEndpoints(o), ownsClients: true, EtcdGateway.AttemptTimeoutFor(o.IOTimeout), o.KeyPrefix, logger);
         });
     }
 
@@ -45,8 +44,8 @@ internal sealed class EtcdClientProvider : IDisposable
         }
     }
 
-    /// <summary>One client per member, and one over all members for watches (the only one when there is one member).</summary>
-    private static (List<EtcdEndpoint> Endpoints, dotnet_etcd.interfaces.IEtcdClient WatchClient) CreateEndpoints(EtcdSessionOptions options)
+    /// <summary>One client per member.</summary>
+    private static List<EtcdEndpoint> CreateEndpoints(EtcdSessionOptions options)
     {
         if (!EtcdEndpoints.TryParse(options.Endpoints, out var uris, out var error))
         {
@@ -59,9 +58,7 @@ internal sealed class EtcdClientProvider : IDisposable
             throw new InvalidOperationException(string.Join(' ', errors));
         }
 
-        List<EtcdEndpoint> endpoints = [.. uris.Select(uri => CreateEndpoint(EtcdEndpoints.ToConnectionString([uri]), options, tls))];
-        var watchClient = endpoints.Count == 1 ? endpoints[0].Client : CreateEndpoint(EtcdEndpoints.ToConnectionString(uris), options, tls).Client;
-        return (endpoints, watchClient);
+        return [.. uris.Select(uri => CreateEndpoint(EtcdEndpoints.ToConnectionString([uri]), options, tls))];
     }
 
     private static EtcdEndpoint CreateEndpoint(string connection, EtcdSessionOptions options, EtcdTls? tls)
@@ -80,7 +77,7 @@ internal sealed class EtcdClientProvider : IDisposable
                 tls.Configure(SslOptionsOf(o));
             };
 
-        // The near cache's watch runs on a channel of its own, so that its stream is not shared with calls.
+        // Watches run on a channel of their own, so that their streams are not shared with calls.
         var streams = new Lazy<GrpcChannel>(() =>
         {
             var streamOptions = new GrpcChannelOptions();

@@ -1,5 +1,6 @@
+using dotnet_etcd;
 using dotnet_etcd.interfaces;
-using Grpc.Core;
+using Etcdserverpb;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 
@@ -15,7 +16,7 @@ internal sealed class EtcdEndpoint
     /// <param name="client">A client for this member only.</param>
     /// <param name="renewAuthToken">Makes the client authenticate again; <see langword="null"/> without authentication.</param>
     /// <param name="streams">
-    /// A channel of the store's own for long-lived streams (the near cache's watch), made on first use; <see langword="null"/>
+    /// A channel of the store's own for long-lived streams (watches), made on first use; <see langword="null"/>
     /// for a client the app supplied, which offers no channel.
     /// </param>
     /// <param name="credentials">The user name and password to authenticate streams with, if etcd needs them.</param>
@@ -50,8 +51,13 @@ internal sealed class EtcdEndpoint
 
     public Lazy<GrpcChannel>? Streams { get; }
 
-    /// <summary>The invoker of the store's own streams on this member; only for an endpoint with <see cref="Streams"/>.</summary>
-    public CallInvoker StreamInvoker => Streams!.Value.Intercept(_streamInterceptors);
+    /// <summary>
+    /// The watch service of this member: on the store's own stream channel, or, for a client the app supplied, on that
+    /// client's channel (a dotnet-etcd <see cref="EtcdClient"/> exposes it); <see langword="null"/> when there is neither.
+    /// </summary>
+    public Watch.WatchClient? Watches => Streams is not null
+        ? new Watch.WatchClient(Streams.Value.Intercept(_streamInterceptors))
+        : (Client as EtcdClient)?.GetConnection().WatchClient;
 
     public (string User, string Password)? Credentials { get; }
 

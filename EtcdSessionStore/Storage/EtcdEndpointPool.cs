@@ -29,12 +29,10 @@ internal sealed partial class EtcdEndpointPool : IDisposable
     /// <param name="probeTimeout">How long a probe of a set-aside member may take.</param>
     /// <param name="probeKey">A key the store may read: the probe is a linearizable one-key Range, so it also needs a leader.</param>
     /// <param name="logger">Where set-aside and recovered members are logged.</param>
-    /// <param name="watchClient">A client over all members (the gRPC balancer chooses) for long-lived watches.</param>
-    public EtcdEndpointPool(IReadOnlyList<EtcdEndpoint> endpoints, IEtcdClient watchClient, bool ownsClients, TimeSpan probeTimeout, string probeKey, ILogger logger)
+    public EtcdEndpointPool(IReadOnlyList<EtcdEndpoint> endpoints, bool ownsClients, TimeSpan probeTimeout, string probeKey, ILogger logger)
     {
         _endpoints = [.. endpoints];
         StreamEndpoints = [.. _endpoints.Where(e => e.Streams is not null)];
-        WatchClient = watchClient;
         _ownsClients = ownsClients;
         _probeTimeout = probeTimeout;
         _probe = new RangeRequest { Key = ByteString.CopyFromUtf8(probeKey), Limit = 1, KeysOnly = true };
@@ -43,13 +41,7 @@ internal sealed partial class EtcdEndpointPool : IDisposable
 
     /// <summary>A pool of one client the store does not own (tests, or a client supplied by the app).</summary>
     public static EtcdEndpointPool Single(IEtcdClient client, ILogger logger) =>
-        new([new EtcdEndpoint("etcd", client, null)], client, ownsClients: false, TimeSpan.FromSeconds(1), "", logger);
-
-    /// <summary>
-    /// The client for watches: one stream that the client itself reconnects, so it is not tied to one member
-    /// the way calls are.
-    /// </summary>
-    public IEtcdClient WatchClient { get; }
+        new([new EtcdEndpoint("etcd", client, null)], ownsClients: false, TimeSpan.FromSeconds(1), "", logger);
 
     /// <summary>The members that offer a channel for the store's own streams (none for a client the app supplied).</summary>
     public IReadOnlyList<EtcdEndpoint> StreamEndpoints { get; }
@@ -111,11 +103,6 @@ internal sealed partial class EtcdEndpointPool : IDisposable
                 {
                     streams.Value.Dispose();
                 }
-            }
-
-            if (_endpoints.All(e => e.Client != WatchClient))
-            {
-                WatchClient.Dispose();
             }
         }
 

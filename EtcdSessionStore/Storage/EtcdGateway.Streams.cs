@@ -4,63 +4,58 @@ using Grpc.Core;
 
 namespace Etcd.AspNetCore.Session.Storage;
 
-// The near cache's own watch stream, and the heartbeat it watches for.
+// Watch streams (opened here, read by EtcdWatch), and the heartbeat the near cache watches for.
 internal sealed partial class EtcdGateway
 {
-    /// <summary>The store can open streams of its own (not with a client the app supplied, which offers no channel).</summary>
+    /// <summary>The store can open streams on channels of its own (not with a client the app supplied).</summary>
     public bool CanOpenStreams => _endpoints.StreamEndpoints.Count > 0;
 
     /// <summary>
-    /// Opens a watch of [<paramref name="key"/>, <paramref name="rangeEnd"/>) from <paramref name="startRevision"/> on a
-    /// stream of its own, on member <paramref name="member"/> (modulo the member count), and
-    /// waits at most IOTimeout for etcd to confirm it. The stream asks for a member with a leader (<c>hasleader</c>):
-    /// a member cut off from its cluster cancels it instead of keeping it open and silent.
+    /// Opens a watch on a stream of its own and waits for etcd to confirm it. The opening is a call like any other
+    /// (operation <c>Watch</c>): IOTimeout, another member when one stalls or refuses, one span, one duration
+    /// measurement. The stream it returns has no deadline: it lives until <paramref name="cancellationToken"/> is
+    /// cancelled or it is disposed. It asks for a member with a leader (<c>hasleader</c>): a member cut off from its
+    /// cluster cancels it instead of keeping it open and silent.
     /// </summary>
-    /// <returns>The open stream, positioned after etcd's confirmation; the caller disposes it.</returns>
+    /// <param name="request">What to watch, from which revision.</param>
+    /// <param name="avoid">The member of the previous stream, which failed or went silent: another one when there is one.</param>
+    /// <param name="cancellationToken">Ends the opening and, once open, the stream.</param>
+    /// <returns>The open stream, positioned after etcd's confirmation (the caller disposes it), and its member.</returns>
     /// <exception cref="EtcdSessionException">The watch could not be opened.</exception>
-    public async Task<AsyncDuplexStreamingCall<WatchRequest, WatchResponse>> OpenWatchStreamAsync(
-        ByteString key, ByteString rangeEnd, long startRevision, int member, CancellationToken cancellationToken)
-    {
-        var members = _endpoints.StreamEndpoints;
-        var endpoint = members[member % members.Count];
-        using var opening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        opening.CancelAfter(_ioTimeout);
-        AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? call = null;
-        try
+    public Task<(AsyncDuplexStreamingCall<WatchRequest, WatchResponse> Stream, EtcdEndpoint Member)> OpenWatchAsync(
+        WatchCreateRequest request, EtcdEndpoint? avoid, CancellationToken cancellationToken) =>
+        CallAsync("Watch", (Request: request, Lifetime: cancellationToken), static async (endpoint, s, deadline, ct) =>
         {
+            var watches = endpoint.Watches ?? throw new EtcdSessionException(EtcdSessionErrorKind.EtcdError,
+                $"etcd at {endpoint.Name} cannot be watched: the etcd client from EtcdSessionOptions.ClientFactory is not a dotnet-etcd EtcdClient.");
             var headers = new Metadata { { "hasleader", "true" } };
             if (endpoint.Credentials is { } credentials)
             {
                 var auth = await endpoint.Client.AuthenticateAsync(new AuthenticateRequest { Name = credentials.User, Password = credentials.Password },
-                    null, DateTime.UtcNow + _ioTimeout, opening.Token).ConfigureAwait(false);
+                    null, deadline, ct).ConfigureAwait(false);
                 headers.Add("token", auth.Token);
             }
 
-            call = new Watch.WatchClient(endpoint.StreamInvoker).Watch(headers, cancellationToken: cancellationToken);
-            await call.RequestStream.WriteAsync(new WatchRequest
+            // The stream lives as long as its owner wants; only the opening has the attempt's deadline.
+            var call = watches.Watch(headers, cancellationToken: s.Lifetime);
+            try
             {
-                CreateRequest = new WatchCreateRequest { Key = key, RangeEnd = rangeEnd, StartRevision = startRevision },
-            }, opening.Token).ConfigureAwait(false);
-            if (!await call.ResponseStream.MoveNext(opening.Token).ConfigureAwait(false) || !call.ResponseStream.Current.Created || call.ResponseStream.Current.Canceled)
-            {
-                var reason = call.ResponseStream.Current?.CancelReason;
-                throw new EtcdSessionException(EtcdSessionErrorKind.Unavailable, $"etcd at {endpoint.Name} refused the watch{(string.IsNullOrEmpty(reason) ? "" : ": " + reason)}.");
-            }
+                await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = s.Request }, ct).ConfigureAwait(false);
+                if (!await call.ResponseStream.MoveNext(ct).ConfigureAwait(false) || !call.ResponseStream.Current.Created || call.ResponseStream.Current.Canceled)
+                {
+                    var reason = call.ResponseStream.Current?.CancelReason;
+                    throw new EtcdSessionException(EtcdSessionErrorKind.Unavailable,
+                        $"etcd at {endpoint.Name} refused the watch{(string.IsNullOrEmpty(reason) ? "" : ": " + reason)}.");
+                }
 
-            return call;
-        }
-        catch (Exception ex) when (ex is RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            call?.Dispose();
-            throw new EtcdSessionException(opening.IsCancellationRequested ? EtcdSessionErrorKind.Timeout : EtcdSessionErrorKind.Unavailable,
-                $"etcd at {endpoint.Name} did not open the watch within the IOTimeout of {_ioTimeout.TotalSeconds:0.###} s: {ex.Message}", ex);
-        }
-        catch
-        {
-            call?.Dispose();
-            throw;
-        }
-    }
+                return (call, endpoint);
+            }
+            catch
+            {
+                call.Dispose();
+                throw;
+            }
+        }, avoid, cancellationToken);
 
     /// <summary>Writes <paramref name="value"/> at <paramref name="key"/> on <paramref name="lease"/>.</summary>
     public Task<PutResponse> PutAsync(string key, ByteString value, long lease, CancellationToken cancellationToken) =>

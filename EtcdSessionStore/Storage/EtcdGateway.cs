@@ -91,12 +91,20 @@ internal sealed partial class EtcdGateway
     public static bool IsLeaseNotFound(Exception? ex) =>
         ex is RpcException { StatusCode: StatusCode.NotFound } rpc && rpc.Status.Detail.Contains("lease not found", StringComparison.Ordinal);
 
-    // Every call is one client span and one duration measurement, with OpenTelemetry's database-client
-    // attributes (see docs/observability.md).
-    private async Task<TResponse> CallAsync<TRequest, TResponse>(
+    private Task<TResponse> CallAsync<TRequest, TResponse>(
         string operation,
         TRequest request,
         Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,
+        CancellationToken cancellationToken) =>
+        CallAsync(operation, (Request: request, Call: call), static (e, s, deadline, ct) => s.Call(e.Client, s.Request, deadline, ct), avoid: null, cancellationToken);
+
+    // Every call is one client span and one duration measurement, with OpenTelemetry's database-client
+    // attributes (see docs/observability.md). The first attempt avoids the member given, when another one is available.
+    private async Task<TResponse> CallAsync<TState, TResponse>(
+        string operation,
+        TState state,
+        Func<EtcdEndpoint, TState, DateTime, CancellationToken, Task<TResponse>> call,
+        EtcdEndpoint? avoid,
         CancellationToken cancellationToken)
     {
         using var activity = DatabaseConventions.StartCall(EtcdSessionInstrumentation.ActivitySource, operation);
@@ -104,7 +112,7 @@ internal sealed partial class EtcdGateway
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var response = await CallOnceAsync(operation, request, call, lastAttempt, cancellationToken).ConfigureAwait(false);
+            var response = await CallOnceAsync(operation, state, call, avoid, lastAttempt, cancellationToken).ConfigureAwait(false);
             Completed(activity, operation, started, lastAttempt.Value, errorType: null, cause: null, description: null);
             return response;
         }
@@ -128,10 +136,11 @@ internal sealed partial class EtcdGateway
         DatabaseConventions.Complete(activity, errorType, endpoint?.ServerAddress, endpoint?.ServerPort, statusCode, description);
     }
 
-    private async Task<TResponse> CallOnceAsync<TRequest, TResponse>(
+    private async Task<TResponse> CallOnceAsync<TState, TResponse>(
         string operation,
-        TRequest request,
-        Func<IEtcdClient, TRequest, DateTime, CancellationToken, Task<TResponse>> call,
+        TState state,
+        Func<EtcdEndpoint, TState, DateTime, CancellationToken, Task<TResponse>> call,
+        EtcdEndpoint? avoid,
         StrongBox<EtcdEndpoint?> lastAttempt,
         CancellationToken cancellationToken)
     {
@@ -140,7 +149,7 @@ internal sealed partial class EtcdGateway
         budget.CancelAfter(_ioTimeout);
         var started = Stopwatch.GetTimestamp();
         var renewed = false;
-        EtcdEndpoint? failedOn = null;
+        var failedOn = avoid;
         Exception? previousFailure = null;
         for (var attempt = 1; ; attempt++)
         {
@@ -163,7 +172,7 @@ internal sealed partial class EtcdGateway
             Exception failure;
             try
             {
-                return await call(endpoint.Client, request, DateTime.UtcNow + attemptTimeout, attemptCts.Token).ConfigureAwait(false);
+                return await call(endpoint, state, DateTime.UtcNow + attemptTimeout, attemptCts.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or RpcException && cancellationToken.IsCancellationRequested)
             {

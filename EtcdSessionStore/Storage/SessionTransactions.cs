@@ -4,8 +4,9 @@ using Google.Protobuf;
 namespace Etcd.AspNetCore.Session.Storage;
 
 /// <summary>
-/// The etcd transactions of the session lifecycle. Each one guards on what the caller last saw and, when
-/// the guard fails, reads the key back in the same round trip so the caller can merge and retry.
+/// The etcd transactions of the session lifecycle and of the index of sessions by user. Each guarded one guards on
+/// what the caller last saw and, when the guard fails, reads the key back in the same round trip so the caller can
+/// merge and retry.
 /// </summary>
 internal static class SessionTransactions
 {
@@ -57,6 +58,77 @@ internal static class SessionTransactions
         return txn;
     }
 
+    /// <summary>Adds to <paramref name="txn"/> the put of a session's user-index entry, on the session's <paramref name="lease"/>.</summary>
+    public static void PutEntry(TxnRequest txn, string entryKey, byte[] entry, long lease) =>
+        txn.Success.Add(Put(ByteString.CopyFromUtf8(entryKey), ByteString.CopyFrom(entry), lease));
+
+    /// <summary>Adds to <paramref name="txn"/> the delete of a user-index entry (of a user the session is no longer bound to).</summary>
+    public static void DeleteEntry(TxnRequest txn, string entryKey) => txn.Success.Add(Delete(ByteString.CopyFromUtf8(entryKey)));
+
+    /// <summary>
+    /// Destroy: deletes the session and, when <paramref name="entryKey"/> is given, its user-index entry, exact keys
+    /// both (never a prefix delete, never one without the other). Guarded on <paramref name="modRevision"/> when given,
+    /// reading the session back when the guard fails.
+    /// </summary>
+    public static TxnRequest Remove(string storageKey, long? modRevision, string? entryKey)
+    {
+        var key = ByteString.CopyFromUtf8(storageKey);
+        var txn = new TxnRequest();
+        txn.Success.Add(Delete(key));
+        if (entryKey is not null)
+        {
+            txn.Success.Add(Delete(ByteString.CopyFromUtf8(entryKey)));
+        }
+
+        if (modRevision is { } revision)
+        {
+            txn.Compare.Add(ModIs(key, revision));
+            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+        }
+
+        return txn;
+    }
+
+    /// <summary>
+    /// Revokes the sessions that user-index entries point to, each with its entry, guarded on the entries' revisions:
+    /// every write of a bound session rewrites its entry, so an unchanged entry still names the session's current key.
+    /// With one entry, the failure branch reads it back (the session moved: follow it).
+    /// </summary>
+    public static TxnRequest Revoke(IReadOnlyCollection<(string StorageKey, string EntryKey, long EntryModRevision)> entries)
+    {
+        var txn = new TxnRequest();
+        foreach (var (storageKey, entryKey, entryModRevision) in entries)
+        {
+            var entry = ByteString.CopyFromUtf8(entryKey);
+            txn.Compare.Add(ModIs(entry, entryModRevision));
+            txn.Success.Add(Delete(ByteString.CopyFromUtf8(storageKey)));
+            txn.Success.Add(Delete(entry));
+            if (entries.Count == 1)
+            {
+                txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = entry } });
+            }
+        }
+
+        return txn;
+    }
+
+    /// <summary>
+    /// One transaction of several sessions' guarded writes: every guard, every put; on failure, every key read back in
+    /// order, without its value (the answer of 64 large sessions would pass gRPC's 4 MB receive limit).
+    /// </summary>
+    public static TxnRequest Group(IEnumerable<TxnRequest> writes)
+    {
+        var txn = new TxnRequest();
+        foreach (var write in writes)
+        {
+            txn.Compare.AddRange(write.Compare);
+            txn.Success.AddRange(write.Success);
+            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = write.Failure[0].RequestRange.Key, KeysOnly = true } });
+        }
+
+        return txn;
+    }
+
     /// <summary>
     /// Whether every guard of a <see cref="Create"/> or <see cref="Update"/> transaction holds against
     /// <paramref name="current"/>, the key as read back (<see langword="null"/>: absent).
@@ -87,6 +159,8 @@ internal static class SessionTransactions
 
     private static RequestOp Put(ByteString key, ByteString value, long lease) =>
         new() { RequestPut = new PutRequest { Key = key, Value = value, Lease = lease } };
+
+    private static RequestOp Delete(ByteString key) => new() { RequestDeleteRange = new DeleteRangeRequest { Key = key } };
 
     private static Compare Absent(ByteString key) => new()
     {

@@ -69,7 +69,7 @@ public sealed partial class EtcdSessionDirectory
             }
 
             var header = SessionCodec.DecodeHeader(kv); // the header alone: sealed items need no key ring to be revoked
-            var txn = SessionRemoval.Guarded(_keyPrefix, kv.Key.ToStringUtf8(), kv.ModRevision, header);
+            var txn = SessionTransactions.Remove(kv.Key.ToStringUtf8(), kv.ModRevision, header.User is { } user ? UserSessionIndex.EntryKey(_keyPrefix, user, header.Id) : null);
             if ((await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false)).Succeeded)
             {
                 _metrics?.Destroyed(1);

@@ -1,8 +1,7 @@
 using Etcd.AspNetCore.Session.Diagnostics;
+using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Etcdserverpb;
-using Google.Protobuf;
 
 namespace Etcd.AspNetCore.Session;
 
@@ -44,7 +43,7 @@ public sealed partial class EtcdSessionDirectory
     {
         var entries = await EntriesAsync(userName, cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        return [.. entries.Select(e => e.Session).Where(s => s.ExpiresAt is null || s.ExpiresAt > now).OrderByDescending(s => s.LastSeen)];
+        return [.. entries.Select(e => e.Session).Where(s => !SessionDeadline.IsPast(s.ExpiresAt, now)).OrderByDescending(s => s.LastSeen)];
     }
 
     /// <summary>
@@ -78,10 +77,7 @@ public sealed partial class EtcdSessionDirectory
                 return (true, false);
             }
 
-            var txn = new TxnRequest();
-            SessionRemoval.AddRevoke(txn, entry);
-            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(entryKey) } });
-            var response = await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+            var response = await _gateway.TxnAsync(SessionTransactions.Revoke([(entry.StorageKey, entry.EntryKey, entry.ModRevision)]), cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
                 _metrics?.Destroyed(1);
@@ -123,7 +119,7 @@ public sealed partial class EtcdSessionDirectory
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSessions, 1);
         var now = _time.GetUtcNow();
         var oldest = (await EntriesAsync(userName, cancellationToken).ConfigureAwait(false))
-            .Where(e => (e.Session.ExpiresAt is null || e.Session.ExpiresAt > now)
+            .Where(e => !SessionDeadline.IsPast(e.Session.ExpiresAt, now)
                 && !string.Equals(e.Session.SessionId, keptSessionId, StringComparison.Ordinal))
             .OrderByDescending(e => e.Session.Created)
             .ThenByDescending(e => e.Session.SessionId, StringComparer.Ordinal)
@@ -145,12 +141,7 @@ public sealed partial class EtcdSessionDirectory
         var revoked = 0;
         foreach (var batch in entries.Chunk(RevokeBatchSize))
         {
-            var txn = new TxnRequest();
-            foreach (var entry in batch)
-            {
-                SessionRemoval.AddRevoke(txn, entry);
-            }
-
+            var txn = SessionTransactions.Revoke([.. batch.Select(e => (e.StorageKey, e.EntryKey, e.ModRevision))]);
             var response = await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
             if (response.Succeeded)
             {
@@ -186,14 +177,7 @@ public sealed partial class EtcdSessionDirectory
             .ToList();
         foreach (var batch in tickets.Chunk(TicketRevokeBatchSize))
         {
-            var txn = new TxnRequest();
-            foreach (var ticket in batch)
-            {
-                txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(ticket.StorageKey) } });
-                txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(ticket.EntryKey) } });
-            }
-
-            await _gateway.TxnAsync(txn, cancellationToken).ConfigureAwait(false);
+            await _gateway.TxnAsync(KeyTransactions.Delete(batch.SelectMany(t => new[] { t.StorageKey, t.EntryKey })), cancellationToken).ConfigureAwait(false);
         }
 
         return tickets.Count;
