@@ -4,7 +4,6 @@ using Etcd.AspNetCore.Session.DataProtection;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
-using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
@@ -145,7 +144,7 @@ internal sealed partial class SessionImporter
         var sessionLease = await _leases.AcquireAsync(SessionDeadline.Next(now, options.IdleTimeout, header.AbsoluteExpiry), cancellationToken).ConfigureAwait(false);
         var claimLease = await _leases.AcquireAsync(now + options.Import.ClaimLifetime, cancellationToken).ConfigureAwait(false);
         var protectedSecret = _claims.CreateProtector(claimKey).Protect(Encoding.UTF8.GetBytes(secret));
-        var response = await _gateway.TxnAsync(CreateWithClaim(storageKey, stored, sessionLease, claimKey, protectedSecret, claimLease), cancellationToken).ConfigureAwait(false);
+        var response = await _gateway.TxnAsync(SessionTransactions.CreateWithClaim(storageKey, stored, sessionLease, claimKey, protectedSecret, claimLease), cancellationToken).ConfigureAwait(false);
         if (!response.Succeeded)
         {
             var claim = response.Responses.Count > 0 && response.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
@@ -169,28 +168,6 @@ internal sealed partial class SessionImporter
         }
 
         return Finish(context, ImportResult.Imported, secret);
-    }
-
-    /// <summary>The new session and its claim, in one revision, or nothing when the claim exists.</summary>
-    private static TxnRequest CreateWithClaim(string storageKey, ByteString value, long sessionLease, string claimKey, byte[] protectedSecret, long claimLease)
-    {
-        var session = ByteString.CopyFromUtf8(storageKey);
-        var claim = ByteString.CopyFromUtf8(claimKey);
-        var txn = new TxnRequest();
-        txn.Compare.Add(Absent(claim));
-        txn.Compare.Add(Absent(session));
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = session, Value = value, Lease = sessionLease } });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = claim, Value = ByteString.CopyFrom(protectedSecret), Lease = claimLease } });
-        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = claim } });
-        return txn;
-
-        static Compare Absent(ByteString key) => new()
-        {
-            Key = key,
-            Target = Compare.Types.CompareTarget.Create,
-            Result = Compare.Types.CompareResult.Equal,
-            CreateRevision = 0,
-        };
     }
 
     /// <summary>The session a concurrent request imported (<paramref name="secret"/>, from its claim); a fresh one if the claim did not open.</summary>

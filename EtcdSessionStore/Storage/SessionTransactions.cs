@@ -17,6 +17,16 @@ internal static class SessionTransactions
         return Guarded(k, [Absent(k)], [Put(k, value, lease)]);
     }
 
+    /// <summary>
+    /// An imported session and the claim that names it, in one revision, or nothing when the claim (or the key) exists:
+    /// the claim is read back, so a concurrent import of the same stock session joins the one that won.
+    /// </summary>
+    public static TxnRequest CreateWithClaim(string storageKey, ByteString value, long sessionLease, string claimKey, byte[] protectedSecret, long claimLease)
+    {
+        var (session, claim) = (ByteString.CopyFromUtf8(storageKey), ByteString.CopyFromUtf8(claimKey));
+        return Guarded(claim, [Absent(claim), Absent(session)], [Put(session, value, sessionLease), Put(claim, ByteString.CopyFrom(protectedSecret), claimLease)]);
+    }
+
     /// <summary>Optimistic update on the <c>mod_revision</c> the caller loaded.</summary>
     /// <param name="key">The session's key.</param>
     /// <param name="modRevision">The revision the caller loaded.</param>
