@@ -147,7 +147,7 @@ internal sealed partial class SessionImporter
         var response = await _gateway.TxnAsync(SessionTransactions.CreateWithClaim(storageKey, stored, sessionLease, claimKey, protectedSecret, claimLease), cancellationToken).ConfigureAwait(false);
         if (!response.Succeeded)
         {
-            var claim = response.Responses.Count > 0 && response.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
+            var claim = SessionTransactions.ReadBack(response);
             if (claim is null)
             {
                 return Finish(context, ImportResult.Missing, null); // only the new key's guard failed: a 256-bit collision

@@ -336,7 +336,7 @@ internal sealed partial class SessionRepository
     {
         try
         {
-            return _codec.Decode(kv).Stored.Header;
+            return SessionCodec.DecodeHeader(kv); // the header alone: neither items deserialized nor a seal opened
         }
         catch (EtcdSessionException)
         {
