@@ -101,9 +101,19 @@ internal sealed partial class SessionImporter
             return Finish(context, ImportResult.Rejected, null);
         }
 
+        // One deadline for the whole import (the old store's read, the leases, the transaction), as a commit has one.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.IOTimeout);
         try
         {
-            return await ImportAsync(context, oldKey, options, cancellationToken).ConfigureAwait(false);
+            return await ImportAsync(context, oldKey, options, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var timeout = new EtcdSessionException(EtcdSessionErrorKind.Timeout,
+                $"The import did not finish within IOTimeout ({options.IOTimeout}); the session was not imported.", ex);
+            Log.ImportFailed(_logger, timeout.Kind, timeout);
+            return new ImportedSession(null, timeout);
         }
         catch (EtcdSessionException ex)
         {
@@ -115,7 +125,7 @@ internal sealed partial class SessionImporter
     private async Task<ImportedSession> ImportAsync(HttpContext context, string oldKey, EtcdSessionOptions options, CancellationToken cancellationToken)
     {
         var claimKey = ClaimKey(options.KeyPrefix, oldKey);
-        var value = await ReadPreviousAsync(oldKey, options.IOTimeout, cancellationToken).ConfigureAwait(false);
+        var value = await ReadPreviousAsync(oldKey, cancellationToken).ConfigureAwait(false);
         if (value is null)
         {
             // Gone or expired; or imported a moment ago by a request with the same cookie, which removed it: its claim says.
@@ -260,19 +270,13 @@ internal sealed partial class SessionImporter
     }
 
     /// <summary>The old session's stored value; <see langword="null"/> when the previous store has none (gone or expired).</summary>
-    /// <exception cref="EtcdSessionException">The previous store failed or did not answer within IOTimeout.</exception>
-    private async Task<byte[]?> ReadPreviousAsync(string oldKey, TimeSpan ioTimeout, CancellationToken cancellationToken)
+    /// <exception cref="EtcdSessionException">The previous store failed.</exception>
+    /// <exception cref="OperationCanceledException">The import's deadline passed, or the request was aborted.</exception>
+    private async Task<byte[]?> ReadPreviousAsync(string oldKey, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ioTimeout);
         try
         {
-            return await _previous!.GetAsync(oldKey, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new EtcdSessionException(EtcdSessionErrorKind.Timeout,
-                $"The previous session store ({_previous!.GetType().Name}) did not answer within IOTimeout ({ioTimeout}); the session was not imported.", ex);
+            return await _previous!.GetAsync(oldKey, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
