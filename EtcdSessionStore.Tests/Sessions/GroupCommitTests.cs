@@ -33,7 +33,7 @@ public sealed class GroupCommitTests
             Assert.That(outcomes.All(o => o.Succeeded), Is.True);
             Assert.That(calls.Txns, Is.EqualTo(2), "the first alone, then the 16 that queued behind it in one transaction");
             Assert.That(stored.Count, Is.EqualTo(17));
-            Assert.That(queued.Select(q => q.Result.Revision).Distinct().Count(), Is.EqualTo(1), "one revision: one raft entry");
+            Assert.That(queued.Select(q => q.Result.Header.Revision).Distinct().Count(), Is.EqualTo(1), "one revision: one raft entry");
         });
     }
 
@@ -58,8 +58,8 @@ public sealed class GroupCommitTests
         {
             Assert.That(results.All(r => r.Succeeded), Is.True, "the writes whose guards held were sent again at once");
             Assert.That(failed.Succeeded, Is.False);
-            Assert.That(failed.ReadBack?.Value.ToStringUtf8(), Is.EqualTo("theirs"));
-            Assert.That(failed.ReadBack?.ModRevision, Is.EqualTo(existing.Header.Revision));
+            Assert.That(SessionTransactions.ReadBack(failed)?.Value.ToStringUtf8(), Is.EqualTo("theirs"));
+            Assert.That(SessionTransactions.ReadBack(failed)?.ModRevision, Is.EqualTo(existing.Header.Revision));
             Assert.That(calls.Txns, Is.EqualTo(3), "first; the batch of five that failed on one guard; the four again");
         });
     }
@@ -87,7 +87,7 @@ public sealed class GroupCommitTests
         {
             Assert.That(outcomes.All(o => o.Succeeded), Is.True, "no write fails for another's overlap");
             Assert.That(both.All(o => o.Succeeded), Is.True, "the second of the two went in the next transaction");
-            Assert.That(both[0].Revision, Is.Not.EqualTo(both[1].Revision));
+            Assert.That(both[0].Header.Revision, Is.Not.EqualTo(both[1].Header.Revision));
         });
     }
 
@@ -118,8 +118,8 @@ public sealed class GroupCommitTests
         Assert.Multiple(() =>
         {
             Assert.That(outcomes.All(o => !o.Succeeded), Is.True);
-            Assert.That(outcomes.Select(o => o.ReadBack?.Value.Length), Is.All.EqualTo(large.Length), "each writer gets its session's current value to merge");
-            Assert.That(outcomes.Select((o, i) => o.ReadBack?.ModRevision == stored[i]), Is.All.True);
+            Assert.That(outcomes.Select(o => SessionTransactions.ReadBack(o)?.Value.Length), Is.All.EqualTo(large.Length), "each writer gets its session's current value to merge");
+            Assert.That(outcomes.Select((o, i) => SessionTransactions.ReadBack(o)?.ModRevision == stored[i]), Is.All.True);
         });
     }
 

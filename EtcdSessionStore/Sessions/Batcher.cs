@@ -8,17 +8,17 @@ namespace Etcd.AspNetCore.Session.Sessions;
 /// that arrive while a batch is in flight go together in the next. An item waits within its deadline: one whose
 /// deadline passes while it waits is taken out and never sent. <see cref="SessionRepository"/> uses it twice: per
 /// session (at most one transaction of a session in flight in this instance) and across sessions (the writes of
-/// several sessions in one etcd transaction).
+/// several sessions in one etcd transaction). The items are the owners' own values: the batcher keeps each one's deadline
+/// and outcome beside it.
 /// </summary>
-/// <typeparam name="TItem">What waits: its deadline and the outcome its writer waits for.</typeparam>
+/// <typeparam name="TItem">What waits: a session's change set, or a guarded write.</typeparam>
 /// <typeparam name="TResult">The outcome of one item.</typeparam>
 internal sealed class Batcher<TItem, TResult>
-    where TItem : Batcher<TItem, TResult>.Item
 {
     private readonly Lock _gate = new();
-    private readonly LinkedList<TItem> _waiting = new();
+    private readonly LinkedList<(TItem Item, RetryBudget Deadline, TaskCompletionSource<TResult> Outcome)> _waiting = new();
     private readonly Func<IReadOnlyList<TItem>, TItem, Take> _choose;
-    private readonly Func<List<TItem>, Task> _send;
+    private readonly Func<List<(TItem Item, RetryBudget Deadline, TaskCompletionSource<TResult> Outcome)>, Task> _send;
     private readonly string _waited;
     private readonly string _sent;
     private readonly Action? _closeWhenIdle;
@@ -29,14 +29,18 @@ internal sealed class Batcher<TItem, TResult>
     /// Whether the next waiting item joins the batch taken so far (called in queue order, under the batcher's lock). The
     /// first item of a batch must join it.
     /// </param>
-    /// <param name="send">Sends one batch and completes each item's outcome (an exception it throws fails every item of the batch).</param>
+    /// <param name="send">
+    /// Sends one batch and completes each item's outcome, or puts items back with <see cref="Requeue"/> (an exception it
+    /// throws fails every item of the batch).
+    /// </param>
     /// <param name="waited">What an item that timed out while queued did, for its error: e.g. "waited for the session's previous write".</param>
     /// <param name="sent">What an item that timed out after it was taken did: e.g. "was being written".</param>
     /// <param name="closeWhenIdle">
     /// <see langword="null"/>: the batcher lives on. Otherwise it closes once drained (no item is accepted any more) and
     /// this runs, under its lock, so that its owner drops it.
     /// </param>
-    public Batcher(Func<IReadOnlyList<TItem>, TItem, Take> choose, Func<List<TItem>, Task> send, string waited, string sent, Action? closeWhenIdle = null)
+    public Batcher(Func<IReadOnlyList<TItem>, TItem, Take> choose, Func<List<(TItem Item, RetryBudget Deadline, TaskCompletionSource<TResult> Outcome)>, Task> send,
+        string waited, string sent, Action? closeWhenIdle = null)
     {
         _choose = choose;
         _send = send;
@@ -62,20 +66,25 @@ internal sealed class Batcher<TItem, TResult>
     }
 
     /// <summary>
-    /// Queues <paramref name="item"/>; <see langword="false"/> when the batcher closed a moment ago (queue into its
-    /// successor). Then <see cref="WaitAsync"/> for its outcome.
+    /// Queues <paramref name="item"/> and waits for its outcome within <paramref name="deadline"/>; <see langword="null"/>
+    /// when the batcher closed a moment ago (queue into its successor).
     /// </summary>
-    public bool TryQueue(TItem item)
+    /// <param name="item">What waits.</param>
+    /// <param name="deadline">Its deadline: the wait in the queue and the send are bounded by what is left of it.</param>
+    /// <param name="cancellationToken">The caller's: it stops waiting; a batch already sent goes on for the others.</param>
+    /// <returns>Its outcome. It throws <see cref="EtcdSessionException"/> when the deadline passed (<see cref="EtcdSessionErrorKind.Timeout"/>) or the send failed.</returns>
+    public Task<TResult>? TryQueue(TItem item, RetryBudget deadline, CancellationToken cancellationToken = default)
     {
+        var outcome = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         bool lead;
         lock (_gate)
         {
             if (_closed)
             {
-                return false;
+                return null;
             }
 
-            _waiting.AddLast(item);
+            _waiting.AddLast((item, deadline, outcome));
             lead = !_draining;
             _draining = true;
         }
@@ -85,33 +94,39 @@ internal sealed class Batcher<TItem, TResult>
             _ = DrainAsync();
         }
 
-        return true;
+        return WaitAsync(deadline, outcome, cancellationToken);
     }
 
-    /// <summary>Waits for the outcome of a queued <paramref name="item"/> within its deadline.</summary>
-    /// <param name="item">A queued item.</param>
-    /// <param name="cancellationToken">The caller's: it stops waiting; a batch already sent goes on for the others.</param>
-    /// <exception cref="EtcdSessionException">The deadline passed (<see cref="EtcdSessionErrorKind.Timeout"/>), or the send failed.</exception>
-    public async Task<TResult> WaitAsync(TItem item, CancellationToken cancellationToken = default)
+    private async Task<TResult> WaitAsync(RetryBudget deadline, TaskCompletionSource<TResult> outcome, CancellationToken cancellationToken)
     {
         try
         {
-            return await item.Outcome.Task.WaitAsync(item.Deadline.Remaining, cancellationToken).ConfigureAwait(false);
+            return await outcome.Task.WaitAsync(deadline.Remaining, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             bool queued;
             lock (_gate)
             {
-                queued = _waiting.Remove(item); // not taken yet: it is never sent
+                var node = _waiting.First;
+                while (node is not null && node.Value.Outcome != outcome)
+                {
+                    node = node.Next;
+                }
+
+                queued = node is not null; // not taken yet (or put back): it is never sent
+                if (queued)
+                {
+                    _waiting.Remove(node!);
+                }
             }
 
-            throw item.Deadline.Expired(queued ? _waited : _sent, mayHaveBeenApplied: !queued);
+            throw deadline.Expired(queued ? _waited : _sent, mayHaveBeenApplied: !queued);
         }
     }
 
     /// <summary>Puts items of a batch back at the head of the queue, in order, to go in the next batch.</summary>
-    public void Requeue(IReadOnlyList<TItem> items)
+    public void Requeue(IReadOnlyList<(TItem Item, RetryBudget Deadline, TaskCompletionSource<TResult> Outcome)> items)
     {
         lock (_gate)
         {
@@ -133,32 +148,33 @@ internal sealed class Batcher<TItem, TResult>
             catch (Exception ex)
             {
                 // Whatever went wrong, no item may wait forever.
-                foreach (var item in batch)
+                foreach (var (_, _, outcome) in batch)
                 {
-                    item.Outcome.TrySetException(ex);
+                    outcome.TrySetException(ex);
                 }
             }
         }
     }
 
-    private List<TItem>? TakeBatch()
+    private List<(TItem Item, RetryBudget Deadline, TaskCompletionSource<TResult> Outcome)>? TakeBatch()
     {
         lock (_gate)
         {
-            var batch = new List<TItem>();
+            var batch = new List<(TItem Item, RetryBudget Deadline, TaskCompletionSource<TResult> Outcome)>();
+            var taken = new List<TItem>();
             for (var node = _waiting.First; node is not null;)
             {
-                var item = node.Value;
+                var (item, deadline, outcome) = node.Value;
                 var next = node.Next;
-                if (item.Deadline.IsSpent)
+                if (deadline.IsSpent)
                 {
                     _waiting.Remove(node); // its writer has given up (or is about to): never send it
-                    item.Outcome.TrySetException(item.Deadline.Expired(_waited, mayHaveBeenApplied: false));
+                    outcome.TrySetException(deadline.Expired(_waited, mayHaveBeenApplied: false));
                     node = next;
                     continue;
                 }
 
-                var take = _choose(batch, item);
+                var take = _choose(taken, item);
                 if (take == Take.Stop)
                 {
                     break;
@@ -167,7 +183,8 @@ internal sealed class Batcher<TItem, TResult>
                 if (take != Take.Skip)
                 {
                     _waiting.Remove(node);
-                    batch.Add(item);
+                    batch.Add(node.Value);
+                    taken.Add(item);
                 }
 
                 if (take == Take.JoinAndClose)
@@ -192,13 +209,5 @@ internal sealed class Batcher<TItem, TResult>
 
             return null;
         }
-    }
-
-    /// <summary>One waiting item: its deadline and its outcome.</summary>
-    internal abstract class Item(RetryBudget deadline)
-    {
-        public RetryBudget Deadline { get; } = deadline;
-
-        public TaskCompletionSource<TResult> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -31,7 +31,7 @@ internal sealed partial class EtcdSession
 
                 if (binding is not null)
                 {
-                    _changes.Reset(); // the rotation wrote this request's changes along with the new header
+                    _changes.ResetItems(); // the rotation wrote this request's changes along with the new header
                 }
 
                 break;
@@ -50,8 +50,7 @@ internal sealed partial class EtcdSession
         if (binding is not null && _stored is null)
         {
             // Not stored yet: the first commit writes the session already bound.
-            _binding = binding;
-            _bindingPending = true;
+            _changes.Binding = binding;
         }
 
         _secret = newSecret;

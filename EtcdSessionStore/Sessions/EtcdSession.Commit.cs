@@ -25,15 +25,15 @@ internal sealed partial class EtcdSession
                 "The session key this request presented was rotated away (a sign-in in the same browser) while the request was on its way; its changes were not saved.");
         }
 
-        if (_stored is null && _items.Count == 0 && !_bindingPending && _chosenIdleTimeout is null)
+        if (_stored is null && _items.Count == 0 && _changes.Binding is null && _changes.ChosenIdleTimeout is null)
         {
             _changes.Reset(); // a new session that ended up empty: nothing to store
             return;
         }
 
-        var pending = new PendingCommit(_id, _stored, _changes.Copy(), _items, _idleTimeout, _chosenIdleTimeout, _binding, _keepExpiry);
+        var commit = _changes.ToCommit(_id, _stored, _items, _idleTimeout, _keepExpiry);
         _itemsShared = true; // the writer may encode them, and hand them to the near cache
-        var committed = await _repository.CommitAsync(_storageKey, pending, cancellationToken).ConfigureAwait(false);
+        var committed = await _repository.CommitAsync(_storageKey, commit, cancellationToken).ConfigureAwait(false);
         // The view is now what was stored, which may hold other requests' changes merged in: a later commit, refresh or
         // rotation builds on it, never on this request's older view.
         _stored = committed.Stored;
@@ -41,8 +41,6 @@ internal sealed partial class EtcdSession
         _wroteThisRequest = true;
         _id = _stored.Header.Id;
         _changes.Reset();
-        _bindingPending = false;
-        _chosenIdleTimeout = null;
     }
 
     private async Task RefreshIfDueAsync(CancellationToken cancellationToken)

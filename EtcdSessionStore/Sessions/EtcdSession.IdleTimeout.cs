@@ -20,10 +20,10 @@ internal sealed partial class EtcdSession
         }
 
         ThrowIfNotWritable();
-        _chosenIdleTimeout = idleTimeout;
+        _changes.ChosenIdleTimeout = idleTimeout;
         _choseIdleTimeout = true; // the token is issued again, to live as long
     }
 
     /// <summary>The idle timeout chosen for this session, stored or about to be, if any.</summary>
-    internal TimeSpan? ChosenIdleTimeout => _chosenIdleTimeout ?? _stored?.Header.ChosenIdleTimeout;
+    internal TimeSpan? ChosenIdleTimeout => _changes.ChosenIdleTimeout ?? _stored?.Header.ChosenIdleTimeout;
 }

@@ -64,9 +64,8 @@ internal sealed partial class EtcdSession
         _stored = null;
         _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         _itemsShared = false;
-        _changes.Reset();
-        _binding = null;
-        _bindingPending = false;
+        _changes.ResetItems();
+        _changes.Binding = null;
         _id = SessionKeys.NewPublicId();
     }
 }

@@ -7,11 +7,8 @@ namespace Etcd.AspNetCore.Session.Sessions;
 // See docs/sessions-by-user.md.
 internal sealed partial class EtcdSession
 {
-    private UserBinding? _binding;
-    private bool _bindingPending;
-
     /// <summary>The user the session is bound to, if any.</summary>
-    internal string? UserName => _stored?.Header.User ?? _binding?.User;
+    internal string? UserName => _stored?.Header.User ?? _changes.Binding?.User;
 
     /// <summary>
     /// Rotates the secret key and binds the session to <paramref name="user"/> in the same transaction

@@ -19,7 +19,6 @@ internal sealed partial class EtcdSession : ISession
     private readonly KeyPolicy _keys;
     private Func<bool>? _canEstablish;
     private readonly TimeSpan _idleTimeout;
-    private TimeSpan? _chosenIdleTimeout; // by this request, not committed yet
     private bool _choseIdleTimeout; // during this request, committed or not
     private readonly SessionChanges _changes = new();
     private IReadOnlyDictionary<string, byte[]> _items = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -86,7 +85,7 @@ internal sealed partial class EtcdSession : ISession
     internal bool IsStored => _stored is not null;
 
     /// <summary>The request changed the session (or bound it to a user, or chose its idle timeout) and has not committed yet.</summary>
-    internal bool HasChanges => _changes.Any || _bindingPending || _chosenIdleTimeout is not null;
+    internal bool HasChanges => _changes.Any;
 
     /// <summary>The <c>mod_revision</c> of the stored session as this request last saw or wrote it, if it is stored.</summary>
     internal long? Revision => _stored?.ModRevision;
@@ -168,7 +167,7 @@ internal sealed partial class EtcdSession : ISession
         ArgumentNullException.ThrowIfNull(value);
         ValidateKey(key);
         ThrowIfNotWritable();
-        if (_stored is null && !_changes.Any && _canEstablish?.Invoke() == false)
+        if (_stored is null && !_changes.ItemsChanged && _canEstablish?.Invoke() == false)
         {
             throw new InvalidOperationException("The session cannot be established after the response has started.");
         }

@@ -1,7 +1,10 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
+using Etcdserverpb;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
@@ -10,7 +13,8 @@ namespace Etcd.AspNetCore.Session.Sessions;
 // instance wins.
 internal sealed partial class SessionRepository
 {
-    private readonly ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
+    /// <summary>Each session's lane: its commits in this instance wait while its transaction is in flight, and go together in the next.</summary>
+    private readonly ConcurrentDictionary<string, Batcher<SessionChanges, (StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)>> _lanes = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Commit: returns once <paramref name="commit"/> is stored, with other requests' commits of the same session or
@@ -21,17 +25,17 @@ internal sealed partial class SessionRepository
     /// <param name="cancellationToken">The caller's: it stops waiting; the shared write goes on.</param>
     /// <returns>The stored version that holds the changes, with its items: the request's view from now on.</returns>
     /// <exception cref="EtcdSessionException">The changes were not stored (or, for a timeout that says so, may have been).</exception>
-    public async Task<Committed> CommitAsync(string storageKey, PendingCommit commit, CancellationToken cancellationToken)
+    public async Task<(StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> CommitAsync(string storageKey, SessionChanges commit, CancellationToken cancellationToken)
     {
-        var queued = new QueuedCommit(commit, RetryBudget.Start(_options.IOTimeout));
+        var deadline = RetryBudget.Start(_options.IOTimeout);
         try
         {
             while (true)
             {
-                var lane = _lanes.GetOrAdd(storageKey, static (key, repository) => new Lane(repository, key), this);
-                if (lane.Queue.TryQueue(queued))
+                var lane = _lanes.GetOrAdd(storageKey, static (key, repository) => repository.NewLane(key), this);
+                if (lane.TryQueue(commit, deadline, cancellationToken) is { } committed)
                 {
-                    return await lane.Queue.WaitAsync(queued, cancellationToken).ConfigureAwait(false);
+                    return await committed.ConfigureAwait(false);
                 }
             }
         }
@@ -42,18 +46,36 @@ internal sealed partial class SessionRepository
         }
     }
 
-    /// <summary>Writes one batch of a lane; together too large, its commits are written one by one, so that only the request that made it too large fails.</summary>
-    private async Task WriteLaneAsync(string storageKey, Lane lane, List<QueuedCommit> batch)
+    /// <summary>A session's lane, dropped once drained; it remembers what its last transaction stored: the freshest version this instance knows.</summary>
+    private Batcher<SessionChanges, (StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> NewLane(string storageKey)
+    {
+        StoredSession? lastWritten = null;
+        Batcher<SessionChanges, (StoredSession, IReadOnlyDictionary<string, byte[]>)>? lane = null;
+        lane = new(static (_, _) => Batcher<SessionChanges, (StoredSession, IReadOnlyDictionary<string, byte[]>)>.Take.Join,
+            async batch => lastWritten = await WriteLaneAsync(storageKey, batch, lastWritten).ConfigureAwait(false),
+            "waited for the session's previous write", "was being written",
+            closeWhenIdle: () => _lanes.TryRemove(new(storageKey, lane!)));
+        return lane;
+    }
+
+    /// <summary>
+    /// Writes one batch of a lane; together too large, its commits are written one by one, so that only the request that
+    /// made it too large fails. Returns the freshest version written (or <paramref name="lastWritten"/>).
+    /// </summary>
+    private async Task<StoredSession?> WriteLaneAsync(string storageKey,
+        List<(SessionChanges Item, RetryBudget Deadline, TaskCompletionSource<(StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> Outcome)> batch,
+        StoredSession? lastWritten)
     {
         try
         {
-            var committed = await WriteAsync(storageKey, [.. batch.Select(q => q.Commit)], lane.LastWritten, batch.Select(q => q.Deadline).Aggregate(RetryBudget.Later))
+            var committed = await WriteAsync(storageKey, [.. batch.Select(q => q.Item)], lastWritten, batch.Select(q => q.Deadline).Aggregate(RetryBudget.Later))
                 .ConfigureAwait(false);
-            lane.LastWritten = committed.Stored;
-            foreach (var queued in batch)
+            foreach (var (_, _, outcome) in batch)
             {
-                queued.Outcome.TrySetResult(committed);
+                outcome.TrySetResult(committed);
             }
+
+            return committed.Stored;
         }
         catch (EtcdSessionException ex) when (ex.Kind == EtcdSessionErrorKind.TooLarge && batch.Count > 1)
         {
@@ -61,13 +83,15 @@ internal sealed partial class SessionRepository
             {
                 try
                 {
-                    await WriteLaneAsync(storageKey, lane, [queued]).ConfigureAwait(false);
+                    lastWritten = await WriteLaneAsync(storageKey, [queued], lastWritten).ConfigureAwait(false);
                 }
                 catch (Exception one)
                 {
                     queued.Outcome.TrySetException(one);
                 }
             }
+
+            return lastWritten;
         }
     }
 
@@ -81,10 +105,11 @@ internal sealed partial class SessionRepository
     /// <param name="budget">The latest deadline of the batch's commits: the lease grant and every attempt are bounded by what is left.</param>
     /// <returns>The stored version that holds every change of the batch, with its items.</returns>
     /// <exception cref="EtcdSessionException">Nothing of the batch was stored (or it cannot be known).</exception>
-    private async Task<Committed> WriteAsync(string storageKey, IReadOnlyList<PendingCommit> batch, StoredSession? lastWritten, RetryBudget budget)
+    private async Task<(StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> WriteAsync(string storageKey, IReadOnlyList<SessionChanges> batch,
+        StoredSession? lastWritten, RetryBudget budget)
     {
         using var timeout = budget.CancelAtDeadline();
-        var commitId = SessionKeys.NewCommitId();
+        var commitId = NewCommitId();
         var newest = batch[^1];
         var current = Freshest(batch, lastWritten);
         // In the common case (one request, nothing newer known than the version it loaded or last committed) its own view
@@ -93,7 +118,7 @@ internal sealed partial class SessionRepository
         IReadOnlyDictionary<string, byte[]> items = batch.Count == 1 && ReferenceEquals(current, newest.Loaded) ? newest.Items : Merge(Decode(current), batch);
         var guard = current?.ModRevision ?? 0;
         var changedBy = current?.Header.Id ?? newest.Id;
-        return await RetryBudget.RetryConflictsAsync<Committed>(budget, async attempt =>
+        return await RetryBudget.RetryConflictsAsync<(StoredSession, IReadOnlyDictionary<string, byte[]>)>(budget, async attempt =>
         {
             if (current is not null && IsPastDeadline(current))
             {
@@ -112,7 +137,7 @@ internal sealed partial class SessionRepository
                 ? SessionTransactions.Create(storageKey, value, lease)
                 : SessionTransactions.Update(storageKey, guard, value, lease, keepLease);
             AddIndexWrite(txn, header, storageKey, lease);
-            TxnOutcome response;
+            TxnResponse response;
             var tracked = _cache?.Track(storageKey); // before the write: an event that overtakes its answer is not lost
             try
             {
@@ -128,13 +153,13 @@ internal sealed partial class SessionRepository
             {
                 Log.Committed(_logger, header.Id, guard == 0, value.Length);
                 _metrics?.Committed(created: current is null);
-                var written = new StoredSession(header, value, response.Revision, lease);
+                var written = new StoredSession(header, value, response.Header.Revision, lease);
                 tracked?.OfferWritten(written, items);
-                return (true, new Committed(written, items));
+                return (true, (written, items));
             }
 
-            var readBack = response.ReadBack;
-            tracked?.OfferStored(readBack, response.Revision);
+            var readBack = SessionTransactions.ReadBack(response);
+            tracked?.OfferStored(readBack, response.Header.Revision);
             if (readBack is null)
             {
                 // Rotated to another key, destroyed ("sign out everywhere") or expired while the requests ran: never
@@ -147,7 +172,7 @@ internal sealed partial class SessionRepository
             {
                 // An earlier attempt was applied and its reply was lost; what is there now may already hold later
                 // writes that saw ours, so nothing is applied again.
-                return (true, new Committed(fresh, freshItems));
+                return (true, (fresh, freshItems));
             }
 
             guard = fresh.ModRevision;
@@ -187,7 +212,7 @@ internal sealed partial class SessionRepository
     /// The header to write: the stored one (or a new session's), with the writer's serializer and the idle timeout in
     /// force: the one a request of the batch chose (the last such), else the one chosen before, else the app's.
     /// </summary>
-    private SessionHeader HeaderFor(StoredSession? current, IReadOnlyList<PendingCommit> batch)
+    private SessionHeader HeaderFor(StoredSession? current, IReadOnlyList<SessionChanges> batch)
     {
         var header = current?.Header ?? NewHeader(batch[^1]);
         var chosen = batch.LastOrDefault(c => c.ChosenIdleTimeout is not null)?.ChosenIdleTimeout ?? header.ChosenIdleTimeout;
@@ -200,7 +225,7 @@ internal sealed partial class SessionRepository
     }
 
     /// <summary>The header of a session stored for the first time: created now, its absolute deadline from now, bound to the request's user if it bound one.</summary>
-    private SessionHeader NewHeader(PendingCommit commit)
+    private SessionHeader NewHeader(SessionChanges commit)
     {
         var now = _time.GetUtcNow();
         return new SessionHeader(commit.Id, now, commit.ChosenIdleTimeout ?? commit.IdleTimeout, now + _options.AbsoluteTimeout, _codec.WriterName,
@@ -208,7 +233,7 @@ internal sealed partial class SessionRepository
     }
 
     /// <summary>The newest version among what the requests loaded and what this instance last wrote.</summary>
-    private static StoredSession? Freshest(IReadOnlyList<PendingCommit> batch, StoredSession? lastWritten)
+    private static StoredSession? Freshest(IReadOnlyList<SessionChanges> batch, StoredSession? lastWritten)
     {
         var freshest = lastWritten;
         foreach (var commit in batch)
@@ -225,42 +250,23 @@ internal sealed partial class SessionRepository
     private Dictionary<string, byte[]> Decode(StoredSession? stored) =>
         stored is null ? new Dictionary<string, byte[]>(StringComparer.Ordinal) : _codec.DecodeItems(stored);
 
-    private static Dictionary<string, byte[]> Merge(Dictionary<string, byte[]> items, IReadOnlyList<PendingCommit> batch)
+    private static Dictionary<string, byte[]> Merge(Dictionary<string, byte[]> items, IReadOnlyList<SessionChanges> batch)
     {
         foreach (var commit in batch)
         {
-            commit.Changes.ApplyTo(items);
+            commit.ApplyTo(items);
         }
 
         return items;
     }
 
-    private EtcdSessionException Ended(PendingCommit newest, string how)
+    /// <summary>The id of one commit: 64 random bits, 11 base64url characters (see <see cref="SessionHeader.CommitIds"/>).</summary>
+    private static string NewCommitId() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(8));
+
+    private EtcdSessionException Ended(SessionChanges newest, string how)
     {
         var id = newest.Loaded?.Header.Id ?? newest.Id;
         Log.VanishedBeforeCommit(_logger, id);
         return Conflict($"Session {id} {how} while this request ran; its changes were not saved (a session is never brought back).");
-    }
-
-    /// <summary>A request's commit waiting in its session's lane, with its deadline.</summary>
-    private sealed class QueuedCommit(PendingCommit commit, RetryBudget deadline) : Batcher<QueuedCommit, Committed>.Item(deadline)
-    {
-        public PendingCommit Commit { get; } = commit;
-    }
-
-    /// <summary>One session's commits in this instance: they wait while its transaction is in flight and go together in the next.</summary>
-    private sealed class Lane
-    {
-        public Lane(SessionRepository repository, string storageKey)
-        {
-            Queue = new(static (_, _) => Batcher<QueuedCommit, Committed>.Take.Join, batch => repository.WriteLaneAsync(storageKey, this, batch),
-                "waited for the session's previous write", "was being written",
-                closeWhenIdle: () => repository._lanes.TryRemove(new KeyValuePair<string, Lane>(storageKey, this)));
-        }
-
-        public Batcher<QueuedCommit, Committed> Queue { get; }
-
-        /// <summary>What this lane's last transaction stored: the freshest version this instance knows.</summary>
-        public StoredSession? LastWritten { get; set; }
     }
 }

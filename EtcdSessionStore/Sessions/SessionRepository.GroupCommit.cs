@@ -1,7 +1,6 @@
 using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
 using Google.Protobuf;
-using Mvccpb;
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
@@ -10,7 +9,7 @@ namespace Etcd.AspNetCore.Session.Sessions;
 // branch reads every key back (without values, so that the answer stays small however large the sessions are), so the
 // writes whose guard still holds are sent again at once, and only those whose session changed go back to their writer,
 // with the value read, to merge. Two writes that touch one key never share a transaction (etcd would refuse it whole):
-// the later one waits for the next.
+// the later one waits for the next. Each writer gets etcd's answer as if its write had gone alone.
 internal sealed partial class SessionRepository
 {
     /// <summary>etcd's default <c>--max-txn-ops</c> is 128 per branch; a session write takes at most two (value, user index).</summary>
@@ -19,42 +18,45 @@ internal sealed partial class SessionRepository
     /// <summary>Well under etcd's default request limit of 1.5 MiB.</summary>
     private const int MaxBytesPerTxn = 1024 * 1024;
 
-    /// <summary>How often a write is sent again because another write of its transaction failed its guard (bounded, so that nothing can loop).</summary>
-    private const int MaxResends = 8;
-
-    private readonly Batcher<GroupWrite, TxnOutcome> _group;
+    private readonly Batcher<TxnRequest, TxnResponse> _group;
 
     /// <summary>Writes <paramref name="txn"/> (one session's guarded write, see <see cref="SessionTransactions"/>), with other sessions' or alone.</summary>
     /// <param name="txn">The write.</param>
     /// <param name="deadline">The commit's deadline: the wait in the queue and the transaction are bounded by what is left of it.</param>
-    /// <returns>Whether its guard held and it was applied; otherwise the key as read back, for the merge.</returns>
+    /// <returns>
+    /// etcd's answer as if the write had gone alone: whether its guard held and it was applied, the revision, and when it
+    /// did not, its key as read back (<see cref="SessionTransactions.ReadBack"/>), for the merge.
+    /// </returns>
     /// <exception cref="EtcdSessionException">etcd failed or the deadline passed: unless the message says nothing was sent, it cannot be known whether the write was applied.</exception>
-    internal Task<TxnOutcome> WriteGroupedAsync(TxnRequest txn, RetryBudget deadline)
-    {
-        var write = new GroupWrite(txn, deadline);
-        _group.TryQueue(write); // never closes
-        return _group.WaitAsync(write);
-    }
+    internal Task<TxnResponse> WriteGroupedAsync(TxnRequest txn, RetryBudget deadline) => _group.TryQueue(txn, deadline)!; // never closes
 
-    private static Batcher<GroupWrite, TxnOutcome>.Take ChooseForGroup(IReadOnlyList<GroupWrite> batch, GroupWrite write)
+    private static Batcher<TxnRequest, TxnResponse>.Take ChooseForGroup(IReadOnlyList<TxnRequest> batch, TxnRequest write)
     {
         if (batch.Count == 0)
         {
-            return write.Exclusive ? Batcher<GroupWrite, TxnOutcome>.Take.JoinAndClose : Batcher<GroupWrite, TxnOutcome>.Take.Join;
+            return DeletesRange(write) ? Batcher<TxnRequest, TxnResponse>.Take.JoinAndClose : Batcher<TxnRequest, TxnResponse>.Take.Join;
         }
 
-        if (batch.Count >= MaxWritesPerTxn || batch.Sum(w => w.Bytes) + write.Bytes > MaxBytesPerTxn)
+        if (batch.Count >= MaxWritesPerTxn || batch.Sum(w => w.CalculateSize()) + write.CalculateSize() > MaxBytesPerTxn)
         {
-            return Batcher<GroupWrite, TxnOutcome>.Take.Stop;
+            return Batcher<TxnRequest, TxnResponse>.Take.Stop;
         }
 
         // A write that touches a key of one already taken waits for the next transaction, in its place.
-        return write.Exclusive || batch.Any(taken => taken.Keys.Any(write.Keys.Contains))
-            ? Batcher<GroupWrite, TxnOutcome>.Take.Skip
-            : Batcher<GroupWrite, TxnOutcome>.Take.Join;
+        var keys = KeysWritten(write);
+        return DeletesRange(write) || batch.Any(taken => KeysWritten(taken).Any(keys.Contains))
+            ? Batcher<TxnRequest, TxnResponse>.Take.Skip
+            : Batcher<TxnRequest, TxnResponse>.Take.Join;
     }
 
-    private async Task SendGroupAsync(List<GroupWrite> batch)
+    /// <summary>The keys a write's puts and deletes touch: etcd refuses a transaction that touches one key twice.</summary>
+    private static IEnumerable<ByteString> KeysWritten(TxnRequest write) =>
+        write.Success.Select(op => op.RequestPut?.Key ?? op.RequestDeleteRange?.Key).OfType<ByteString>();
+
+    /// <summary>A write that deletes a range of keys goes alone rather than be compared with every other write's keys.</summary>
+    private static bool DeletesRange(TxnRequest write) => write.Success.Any(op => op.RequestDeleteRange is { RangeEnd.IsEmpty: false });
+
+    private async Task SendGroupAsync(List<(TxnRequest Item, RetryBudget Deadline, TaskCompletionSource<TxnResponse> Outcome)> batch)
     {
         TxnResponse response;
         var deadline = batch.Select(w => w.Deadline).Aggregate(RetryBudget.Later);
@@ -62,38 +64,41 @@ internal sealed partial class SessionRepository
         try
         {
             // Shared by the batch's writers, so it runs until the last of their deadlines, and no caller cancels it.
-            response = await _gateway.TxnAsync(batch.Count == 1 ? batch[0].Txn : SessionTransactions.Group(batch.Select(write => write.Txn)), timeout.Token).ConfigureAwait(false);
+            response = await _gateway.TxnAsync(batch.Count == 1 ? batch[0].Item : SessionTransactions.Group(batch.Select(write => write.Item)), timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
             throw deadline.Expired("waited for etcd to answer its transaction", mayHaveBeenApplied: true);
         }
 
-        if (response.Succeeded)
+        if (response.Succeeded || batch.Count == 1)
         {
             foreach (var write in batch)
             {
-                write.Outcome.TrySetResult(new TxnOutcome(true, null, response.Header.Revision));
+                write.Outcome.TrySetResult(response);
             }
 
             return;
         }
 
-        var resend = new List<GroupWrite>();
+        // The writes whose guard still holds failed only because another write of the batch did: they are sent again,
+        // unless none failed its own guard (then nothing would change, and each writer reads back and merges).
+        var current = batch.Select((write, i) => response.Responses[i].ResponseRange.Kvs is { Count: > 0 } kvs ? kvs[0] : null).ToArray();
+        var holds = batch.Select((write, i) => SessionTransactions.GuardHolds(write.Item, current[i])).ToArray();
+        var resend = new List<(TxnRequest, RetryBudget, TaskCompletionSource<TxnResponse>)>();
         for (var i = 0; i < batch.Count; i++)
         {
-            var current = response.Responses[i].ResponseRange.Kvs is { Count: > 0 } kvs ? kvs[0] : null;
-            if (batch.Count > 1 && ++batch[i].Resent <= MaxResends && SessionTransactions.GuardHolds(batch[i].Txn, current))
+            if (holds[i] && !holds.All(held => held))
             {
-                resend.Add(batch[i]); // failed only because another write of the batch did
+                resend.Add(batch[i]);
             }
-            else if (batch.Count > 1 && current is not null)
+            else if (current[i] is null)
             {
-                _ = ReadBackAsync(batch[i]); // the combined read-back has no values
+                batch[i].Outcome.TrySetResult(new TxnResponse { Header = response.Header, Succeeded = false }); // gone: nothing to read back
             }
             else
             {
-                batch[i].Outcome.TrySetResult(new TxnOutcome(false, current, response.Header?.Revision ?? 0));
+                _ = ReadBackAsync(batch[i]); // the combined read-back has no values
             }
         }
 
@@ -101,14 +106,19 @@ internal sealed partial class SessionRepository
     }
 
     /// <summary>Reads the value of a key whose guard failed in a combined transaction, for its writer's merge.</summary>
-    private async Task ReadBackAsync(GroupWrite write)
+    private async Task ReadBackAsync((TxnRequest Item, RetryBudget Deadline, TaskCompletionSource<TxnResponse> Outcome) write)
     {
         try
         {
             using var timeout = write.Deadline.CancelAtDeadline();
-            var range = write.Txn.Failure[0].RequestRange;
-            var response = await _gateway.RangeAsync(new RangeRequest { Key = range.Key }, timeout.Token).ConfigureAwait(false);
-            write.Outcome.TrySetResult(new TxnOutcome(false, response.Kvs.Count == 0 ? null : response.Kvs[0], response.Header.Revision));
+            var range = write.Item.Failure[0].RequestRange;
+            var read = await _gateway.RangeAsync(new RangeRequest { Key = range.Key }, timeout.Token).ConfigureAwait(false);
+            write.Outcome.TrySetResult(new TxnResponse
+            {
+                Header = read.Header,
+                Succeeded = false,
+                Responses = { new ResponseOp { ResponseRange = read } },
+            });
         }
         catch (Exception ex)
         {
@@ -116,27 +126,4 @@ internal sealed partial class SessionRepository
             write.Outcome.TrySetException(ex is OperationCanceledException ? write.Deadline.Expired("read back its session", mayHaveBeenApplied: false) : ex);
         }
     }
-
-    /// <summary>One session's guarded write, waiting for a group transaction.</summary>
-    private sealed class GroupWrite(TxnRequest txn, RetryBudget deadline) : Batcher<GroupWrite, TxnOutcome>.Item(deadline)
-    {
-        public TxnRequest Txn { get; } = txn;
-
-        public int Bytes { get; } = txn.CalculateSize();
-
-        /// <summary>The keys its puts and deletes touch: etcd refuses a transaction that touches one key twice.</summary>
-        public ByteString[] Keys { get; } = [.. txn.Success.Select(op => op.RequestPut?.Key ?? op.RequestDeleteRange?.Key).OfType<ByteString>()];
-
-        /// <summary>It deletes a range of keys: it goes alone rather than be compared with every other write's keys.</summary>
-        public bool Exclusive { get; } = txn.Success.Any(op => op.RequestDeleteRange is { RangeEnd.IsEmpty: false });
-
-        /// <summary>How often it was sent again for another write's failed guard.</summary>
-        public int Resent { get; set; }
-    }
 }
-
-/// <summary>What became of one session's guarded write.</summary>
-/// <param name="Succeeded">The guard held and the write was applied.</param>
-/// <param name="ReadBack">When it did not: the session's key as etcd holds it now (<see langword="null"/>: gone).</param>
-/// <param name="Revision">The revision of the transaction: the written version's <c>mod_revision</c> when it succeeded.</param>
-internal readonly record struct TxnOutcome(bool Succeeded, KeyValue? ReadBack, long Revision);

@@ -28,9 +28,6 @@ internal enum LoadOutcome
 /// <param name="Shared">The items are the near cache's: copied before the first change.</param>
 internal readonly record struct Loaded(LoadOutcome Outcome, StoredSession? Stored = null, IReadOnlyDictionary<string, byte[]>? Items = null, bool Shared = false);
 
-/// <summary>A commit stored: the version that holds its changes (and maybe other requests' merged in), and that version's items, shared with the near cache and the batch's other requests: never changed.</summary>
-internal sealed record Committed(StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items);
-
 /// <summary>What a touch did.</summary>
 internal enum TouchOutcome
 {

@@ -16,9 +16,6 @@ internal static class SessionKeys
     /// <summary>A non-secret, loggable session id: 128 random bits, 32 hex characters.</summary>
     public static string NewPublicId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    /// <summary>The id of one commit: 64 random bits, 11 base64url characters (see <c>SessionHeader.CommitIds</c>).</summary>
-    public static string NewCommitId() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(8));
-
     /// <summary>
     /// The marker a rotation leaves for a short while where the session used to be, so that a request still carrying
     /// the old key learns that the session moved (and neither writes a new session nor deletes the cookie). It holds
