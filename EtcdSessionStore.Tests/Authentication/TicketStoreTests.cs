@@ -16,9 +16,9 @@ public sealed class TicketStoreTests
     private static readonly string AuthCookie = CookieAuthenticationDefaults.CookiePrefix + CookieAuthenticationDefaults.AuthenticationScheme;
 
     [Test]
-    public async Task SigningIn_KeepsTheTicketInEtcd_AndTheCookieCarriesOnlyAReference()
+    public async Task SigningIn_KeepsTheTicketInEtcd_AndTheCookieCarriesOnlyAReference([Values] bool kestrel)
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync(kestrel: kestrel);
         var browser = server.NewBrowser();
 
         await SignInAsync(browser, "alice");
@@ -28,13 +28,14 @@ public sealed class TicketStoreTests
         var tickets = await server.TicketsAsync();
         Assert.Multiple(async () =>
         {
+            Assert.That(server.Url, kestrel ? Does.StartWith("http://127.0.0.1:") : Is.Null, "the host this case runs on");
             Assert.That(await browser.GetStringAsync("/me"), Is.EqualTo("alice"));
             Assert.That(cookie, Has.Length.LessThan(600), "a reference, not a 3 KB claim");
             Assert.That(carried.Principal.Claims.Select(c => c.Type), Is.EqualTo(new[] { "Microsoft.AspNetCore.Authentication.Cookies-SessionId" }));
             Assert.That(carried.Principal.Identity?.Name, Is.Null);
             Assert.That(tickets, Has.Count.EqualTo(1));
             var stored = tickets[0].Value.ToStringUtf8();
-            Assert.That(stored, Does.Not.Contain("alice@example.com").And.Not.Contain(TicketTestServer.LargeClaim[..100]), "claims are protected in etcd");
+            Assert.That(stored, Does.Not.Contain("alice@example.com").And.Not.Contain(SessionTestServer.LargeClaim[..100]), "claims are protected in etcd");
             Assert.That(tickets[0].Key.ToStringUtf8(), Does.Not.Contain(carried.Principal.Claims.Single().Value), "the etcd key is a hash of the reference");
         });
     }
@@ -42,7 +43,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task TheTicket_IsOnALeaseThatMatchesItsExpiry_WithItsIndexEntryOnTheSameLease()
     {
-        await using var server = await TicketTestServer.StartAsync(expireTimeSpan: TimeSpan.FromHours(1));
+        await using var server = await SessionTestServer.StartTicketAppAsync(expireTimeSpan: TimeSpan.FromHours(1));
         await SignInAsync(server.NewBrowser(), "alice");
 
         var ticket = (await server.TicketsAsync()).Single();
@@ -61,7 +62,7 @@ public sealed class TicketStoreTests
     public async Task ASlidingRenewal_IsOneEtcdTransaction_ThatMovesTicketAndEntryToTheNewLease()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await TicketTestServer.StartAsync(expireTimeSpan: TimeSpan.FromHours(1), withSessions: false, storeTime: time, authenticationTime: time);
+        await using var server = await SessionTestServer.StartTicketAppAsync(expireTimeSpan: TimeSpan.FromHours(1), withSessions: false, storeTime: time, authenticationTime: time);
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
         var before = (await server.TicketsAsync()).Single();
@@ -89,7 +90,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task RevokeAllAsync_EndsEveryTicketOfTheUser_SoTheNextRequestIsAnonymous_AndLeavesOtherUsers()
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync();
         var alice1 = server.NewBrowser();
         var alice2 = server.NewBrowser();
         var bob = server.NewBrowser();
@@ -112,7 +113,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task ARenewalAfterARevoke_DoesNotBringTheTicketBack()
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync();
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
         var store = server.TicketStore;
@@ -134,7 +135,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task ARenewalWhoseTicketNamesAnotherUser_StoresThatTicket_AndMovesTheIndexEntry()
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync();
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
         var reference = server.UnprotectCookie(CookieOf(browser)!)!.Principal.Claims.Single().Value;
@@ -158,7 +159,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task RevokeAllAsync_ExceptThisSession_KeepsThisBrowserSignedIn()
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync();
         var here = server.NewBrowser();
         var elsewhere = server.NewBrowser();
         await SignInAsync(here, "alice");
@@ -176,7 +177,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task RevokeAsync_OfOneSession_SignsOutTheBrowserThatSignedInWithIt()
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync();
         var first = server.NewBrowser();
         var second = server.NewBrowser();
         await SignInAsync(first, "alice");
@@ -194,7 +195,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task MaxSessionsPerUser_SignsOutTheBrowsersWhoseSessionsItEnds()
     {
-        await using var server = await TicketTestServer.StartAsync(configure: o => o.MaxSessionsPerUser = 1);
+        await using var server = await SessionTestServer.StartTicketAppAsync(configure: o => o.MaxSessionsPerUser = 1);
         var first = server.NewBrowser();
         var second = server.NewBrowser();
         await SignInAsync(first, "alice");
@@ -211,7 +212,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task SigningOut_RemovesTheTicketAndItsEntry_SoAReplayedCookieIsAnonymous()
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync();
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
         var cookie = CookieOf(browser)!;
@@ -231,7 +232,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task AnExpiredTicket_IsDeletedByEtcd_AndTheRequestIsAnonymous()
     {
-        await using var server = await TicketTestServer.StartAsync(expireTimeSpan: TimeSpan.FromSeconds(3), withSessions: false);
+        await using var server = await SessionTestServer.StartTicketAppAsync(expireTimeSpan: TimeSpan.FromSeconds(3), withSessions: false);
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
 
@@ -250,7 +251,7 @@ public sealed class TicketStoreTests
     {
         // The store's clock runs ahead, the cookie handler's does not: only the store's own deadline check can refuse it.
         var storeTime = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await TicketTestServer.StartAsync(expireTimeSpan: TimeSpan.FromHours(1), withSessions: false, storeTime: storeTime);
+        await using var server = await SessionTestServer.StartTicketAppAsync(expireTimeSpan: TimeSpan.FromHours(1), withSessions: false, storeTime: storeTime);
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
 
@@ -266,7 +267,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task WhileEtcdIsDown_SignedInRequestsAreAnonymous_AndSignedInAgainWhenItIsBack()
     {
-        await using var server = await TicketTestServer.StartAsync(withSessions: false);
+        await using var server = await SessionTestServer.StartTicketAppAsync(withSessions: false);
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
 
@@ -285,7 +286,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task WhileEtcdIsDown_WithSessions_ARequestWithASessionIsRefusedWith503()
     {
-        await using var server = await TicketTestServer.StartAsync();
+        await using var server = await SessionTestServer.StartTicketAppAsync();
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
 
@@ -299,7 +300,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task WhileEtcdIsDown_SigningInFails_AndLeavesNoTicketNorCookie()
     {
-        await using var server = await TicketTestServer.StartAsync(withSessions: false);
+        await using var server = await SessionTestServer.StartTicketAppAsync(withSessions: false);
         var browser = server.NewBrowser();
 
         server.Calls.Failing = true;
@@ -318,7 +319,7 @@ public sealed class TicketStoreTests
     [Test]
     public async Task WhileEtcdIsDown_SigningOutFails_RatherThanLeaveALiveTicketBehind()
     {
-        await using var server = await TicketTestServer.StartAsync(withSessions: false);
+        await using var server = await SessionTestServer.StartTicketAppAsync(withSessions: false);
         var browser = server.NewBrowser();
         await SignInAsync(browser, "alice");
 
@@ -351,7 +352,7 @@ public sealed class TicketStoreTests
     private static async Task SignInAsync(TestBrowser browser, string user) =>
         (await browser.PostAsync($"/signin?user={user}")).EnsureSuccessStatusCode();
 
-    private static string? CookieOf(TestBrowser browser) => browser.Cookies.GetCookies(new Uri("http://localhost/"))[AuthCookie]?.Value;
+    private static string? CookieOf(TestBrowser browser) => browser.Cookie(AuthCookie);
 
     private static async Task<string> SessionIdAsync(TestBrowser browser)
     {

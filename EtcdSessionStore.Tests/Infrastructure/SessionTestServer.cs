@@ -21,15 +21,20 @@ using Microsoft.Extensions.Options;
 namespace Etcd.AspNetCore.Session.Tests.Infrastructure;
 
 /// <summary>
-/// An app under <c>app.UseEtcdSession()</c> on TestServer or, with <c>kestrel: true</c>, on real Kestrel (127.0.0.1, a
-/// free port), talking to the shared etcd under its own prefix through a client whose calls are counted (and can be
-/// made to fail). Routes: GET /get?key=, POST /set?key=&amp;value= (no body), POST /set-text (sets, then returns a
-/// string), POST /set-streaming (sets, then writes and flushes the body), POST /stream-then-set (writes and flushes
-/// the body, then sets), POST /set-flush-set?key=&amp;value=&amp;then=&amp;thenValue= (sets, writes and flushes the
-/// body, then sets again), POST /set-commit-signin?key=&amp;value=&amp;user= (sets, commits, then signs in), POST
-/// /set-then-throw, POST /regenerate, POST /destroy, POST /signin, POST /signout.
+/// The test host: an app on TestServer or, with <c>kestrel: true</c>, on real Kestrel (127.0.0.1, a free port), talking
+/// to the shared etcd under its own prefix through a client whose calls are counted (and can be made to fail). Two apps:
+/// <see cref="StartAsync"/> starts the session app below, <see cref="StartTicketAppAsync"/> the ticket app
+/// (<c>SessionTestServer.Tickets.cs</c>).
 /// </summary>
-public sealed class SessionTestServer : IAsyncDisposable
+/// <remarks>
+/// The session app: <c>app.UseEtcdSession()</c> behind cookie authentication. Routes: GET /get?key=, POST
+/// /set?key=&amp;value= (no body), POST /set-text (sets, then returns a string), POST /set-streaming (sets, then writes
+/// and flushes the body), POST /stream-then-set (writes and flushes the body, then sets), POST
+/// /set-flush-set?key=&amp;value=&amp;then=&amp;thenValue= (sets, writes and flushes the body, then sets again), POST
+/// /set-commit-signin?key=&amp;value=&amp;user= (sets, commits, then signs in), POST /set-then-throw, POST /regenerate,
+/// POST /destroy, POST /signin, POST /signout.
+/// </remarks>
+public sealed partial class SessionTestServer : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly EtcdClient _client;
@@ -69,8 +74,21 @@ public sealed class SessionTestServer : IAsyncDisposable
         set => _hooks.BeforeRegenerate = value;
     }
 
-    public static async Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null, TimeProvider? time = null,
-        bool kestrel = false, string? prefix = null, Action<IServiceCollection>? services = null)
+    /// <summary>Starts the session app.</summary>
+    public static Task<SessionTestServer> StartAsync(Action<EtcdSessionOptions>? configure = null, string? endpoints = null, TimeProvider? time = null,
+        bool kestrel = false, string? prefix = null, Action<IServiceCollection>? services = null) =>
+        StartHostAsync(new HostedApp(
+                collection =>
+                {
+                    collection.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+                    services?.Invoke(collection);
+                },
+                WithSessions: true,
+                HandleAsync),
+            configure, endpoints, time, kestrel, prefix);
+
+    private static async Task<SessionTestServer> StartHostAsync(HostedApp app, Action<EtcdSessionOptions>? configure, string? endpoints, TimeProvider? time,
+        bool kestrel, string? prefix)
     {
         // Servers started on one given prefix are instances of one app: they share a key ring and read each other's cookies.
         var dataProtection = prefix is null ? new EphemeralDataProtectionProvider() : SharedDataProtection;
@@ -86,14 +104,17 @@ public sealed class SessionTestServer : IAsyncDisposable
                 .ConfigureServices(collection =>
                 {
                     AddTestStore(collection, endpoints, prefix, client, time ?? TimeProvider.System, configure, dataProtection);
-                    collection.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
-                    services?.Invoke(collection);
+                    app.Services(collection);
                 })
-                .Configure(app =>
+                .Configure(builder =>
                 {
-                    app.UseAuthentication();
-                    app.UseEtcdSession();
-                    app.Run(context => HandleAsync(context, hooks));
+                    builder.UseAuthentication();
+                    if (app.WithSessions)
+                    {
+                        builder.UseEtcdSession();
+                    }
+
+                    builder.Run(context => app.HandleAsync(context, hooks));
                 }))
             .Build();
         await host.StartAsync();
@@ -103,6 +124,9 @@ public sealed class SessionTestServer : IAsyncDisposable
             : null;
         return new SessionTestServer(host, client, prefix, calls, logs, hooks, url);
     }
+
+    /// <summary>What makes one app of the family: its services besides the store, whether <c>UseEtcdSession()</c> runs, and its routes.</summary>
+    private sealed record HostedApp(Action<IServiceCollection> Services, bool WithSessions, Func<HttpContext, Hooks, Task> HandleAsync);
 
     /// <summary>The key ring of servers started on a given prefix.</summary>
     private static readonly IDataProtectionProvider SharedDataProtection = new EphemeralDataProtectionProvider();
@@ -290,7 +314,10 @@ public sealed class TestBrowser
 
     public CookieContainer Cookies { get; } = new();
 
-    public string? SessionCookie => Cookies.GetCookies(_http.BaseAddress!)[EtcdSessionDefaults.CookieName]?.Value;
+    public string? SessionCookie => Cookie(EtcdSessionDefaults.CookieName);
+
+    /// <summary>The value of the cookie <paramref name="name"/> this browser keeps for the server, or <see langword="null"/>.</summary>
+    public string? Cookie(string name) => Cookies.GetCookies(_http.BaseAddress!)[name]?.Value;
 
     public Task<HttpResponseMessage> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
 
