@@ -333,6 +333,44 @@ Task("BenchAllocations")
     }
 });
 
+Task("WritePath")
+    .Description("The library types a plain write (load, set, commit) runs through, counted from the runtime's JIT events in a fresh process, for this store (near cache off, and on) and for the stock session; about a minute. Options: --baseline=<commit> counts that commit's build too.")
+    .IsDependentOn("EnsureEtcd")
+    .Does(() =>
+{
+    var probe = "bench/EtcdSessionStore.WritePath";
+    void Count(string root, string what)
+    {
+        DotNetBuild($"{root}/{probe}/EtcdSessionStore.WritePath.csproj", new DotNetBuildSettings { Configuration = "Release" });
+        var program = $"{root}/{probe}/bin/Release/net10.0/EtcdSessionStore.Benchmarks.WritePath.dll";
+        foreach (var arguments in what == "this build" ? new[] { "--store stock", "", "--near-cache on" } : new[] { "" })
+        {
+            Information(what + ":");
+            if (StartProcess("dotnet", new ProcessSettings { Arguments = $"{program} {arguments}" }) != 0)
+            {
+                throw new CakeException($"write-path {arguments} failed ({what}).");
+            }
+        }
+    }
+
+    Count(MakeAbsolute(Directory(".")).FullPath, "this build");
+    var baseline = Argument("baseline", "");
+    if (baseline != "")
+    {
+        // The probe measures through the public API only, so this build's probe runs against the older library.
+        var directory = MakeAbsolute(Directory($"./artifacts/write-path-baseline/{baseline}"));
+        CleanDirectory(directory);
+        if (StartProcess("sh", new ProcessSettings { Arguments = $"-c \"git archive --format=tar '{baseline}' | tar -x -C '{directory}'\"" }) != 0)
+        {
+            throw new CakeException($"git archive {baseline} failed: --baseline takes a commit of this repository.");
+        }
+
+        CopyDirectory($"./{probe}", $"{directory}/{probe}");
+        DeleteDirectories(GetDirectories($"{directory}/{probe}/bin").Concat(GetDirectories($"{directory}/{probe}/obj")), new DeleteDirectorySettings { Recursive = true });
+        Count(directory.FullPath, $"the build of {baseline}");
+    }
+});
+
 Task("AotBench")
     .Description("samples/EtcdSessionStore.AotApp published with native AOT and as a normal publish run under the JIT, side by side on one etcd (fsync on): start-up to the first 200, memory after 1,000 requests, reads/s and writes/s under wrk; medians of interleaved rounds, written into docs/aot.md; about 2 minutes after the publishes (the native one takes minutes). Options: --duration=10 --rounds=3 --connections=16.")
     .IsDependentOn("EnsureEtcd")

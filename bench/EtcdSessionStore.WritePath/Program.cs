@@ -67,14 +67,17 @@ static async Task<(int ExitCode, string Output)> RunChildAsync(string self, stri
 
 static async Task<IHost> StartAsync(string endpoint, bool nearCache)
 {
-    // The app's own client, connected before the write: the write's first call does not pay for the connection.
+    // The write's first call must not pay for the connection. With the near cache on, its watch connects the store's
+    // client at start-up; without it, the app's own client, connected here, is handed to the store (a client from
+    // ClientFactory offers the cache no channel for its watch, so this is only done with the cache off).
     var client = new EtcdClient(endpoint);
     await client.GetAsync("write-path/warm-up");
     var builder = Host.CreateApplicationBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.Services.AddEtcdSession(options =>
     {
-        options.ClientFactory = _ => client;
+        options.Endpoints = endpoint;
+        options.ClientFactory = nearCache ? null : _ => client;
         options.NearCache.Enabled = nearCache;
     });
     var host = builder.Build();
