@@ -5,16 +5,18 @@ using Etcd.AspNetCore.Session.Expiry;
 using Etcd.AspNetCore.Session.Format;
 using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
+using Committed = (Etcd.AspNetCore.Session.Format.StoredSession Stored, System.Collections.Generic.IReadOnlyDictionary<string, byte[]> Items);
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
 // Commit: the requests' change sets of one session queue in its lane (one transaction of it in flight in this instance),
 // each lane's batch is merged over the freshest version known and written guarded, retried with a merge while another
-// instance wins.
+// instance wins. What a commit returns (Committed) is the version stored and its items, shared with the near cache and the
+// batch's other requests: never changed.
 internal sealed partial class SessionRepository
 {
     /// <summary>Each session's lane: its commits in this instance wait while its transaction is in flight, and go together in the next.</summary>
-    private readonly ConcurrentDictionary<string, Batcher<SessionChanges, (StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)>> _lanes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Batcher<SessionChanges, Committed>> _lanes = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Commit: returns once <paramref name="commit"/> is stored, with other requests' commits of the same session or
@@ -25,7 +27,7 @@ internal sealed partial class SessionRepository
     /// <param name="cancellationToken">The caller's: it stops waiting; the shared write goes on.</param>
     /// <returns>The stored version that holds the changes, with its items: the request's view from now on.</returns>
     /// <exception cref="EtcdSessionException">The changes were not stored (or, for a timeout that says so, may have been).</exception>
-    public async Task<(StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> CommitAsync(string storageKey, SessionChanges commit, CancellationToken cancellationToken)
+    public async Task<Committed> CommitAsync(string storageKey, SessionChanges commit, CancellationToken cancellationToken)
     {
         var deadline = RetryBudget.Start(_options.IOTimeout);
         try
@@ -47,11 +49,11 @@ internal sealed partial class SessionRepository
     }
 
     /// <summary>A session's lane, dropped once drained; it remembers what its last transaction stored: the freshest version this instance knows.</summary>
-    private Batcher<SessionChanges, (StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> NewLane(string storageKey)
+    private Batcher<SessionChanges, Committed> NewLane(string storageKey)
     {
         StoredSession? lastWritten = null;
-        Batcher<SessionChanges, (StoredSession, IReadOnlyDictionary<string, byte[]>)>? lane = null;
-        lane = new(static (_, _) => Batcher<SessionChanges, (StoredSession, IReadOnlyDictionary<string, byte[]>)>.Take.Join,
+        Batcher<SessionChanges, Committed>? lane = null;
+        lane = new(static (_, _) => Batcher<SessionChanges, Committed>.Take.Join,
             async batch => lastWritten = await WriteLaneAsync(storageKey, batch, lastWritten).ConfigureAwait(false),
             "waited for the session's previous write", "was being written",
             closeWhenIdle: () => _lanes.TryRemove(new(storageKey, lane!)));
@@ -63,7 +65,7 @@ internal sealed partial class SessionRepository
     /// made it too large fails. Returns the freshest version written (or <paramref name="lastWritten"/>).
     /// </summary>
     private async Task<StoredSession?> WriteLaneAsync(string storageKey,
-        List<(SessionChanges Item, RetryBudget Deadline, TaskCompletionSource<(StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> Outcome)> batch,
+        List<(SessionChanges Item, RetryBudget Deadline, TaskCompletionSource<Committed> Outcome)> batch,
         StoredSession? lastWritten)
     {
         try
@@ -105,7 +107,7 @@ internal sealed partial class SessionRepository
     /// <param name="budget">The latest deadline of the batch's commits: the lease grant and every attempt are bounded by what is left.</param>
     /// <returns>The stored version that holds every change of the batch, with its items.</returns>
     /// <exception cref="EtcdSessionException">Nothing of the batch was stored (or it cannot be known).</exception>
-    private async Task<(StoredSession Stored, IReadOnlyDictionary<string, byte[]> Items)> WriteAsync(string storageKey, IReadOnlyList<SessionChanges> batch,
+    private async Task<Committed> WriteAsync(string storageKey, IReadOnlyList<SessionChanges> batch,
         StoredSession? lastWritten, RetryBudget budget)
     {
         using var timeout = budget.CancelAtDeadline();
@@ -118,7 +120,7 @@ internal sealed partial class SessionRepository
         IReadOnlyDictionary<string, byte[]> items = batch.Count == 1 && ReferenceEquals(current, newest.Loaded) ? newest.Items : Merge(Decode(current), batch);
         var guard = current?.ModRevision ?? 0;
         var changedBy = current?.Header.Id ?? newest.Id;
-        return await RetryBudget.RetryConflictsAsync<(StoredSession, IReadOnlyDictionary<string, byte[]>)>(budget, async attempt =>
+        return await RetryBudget.RetryConflictsAsync<Committed>(budget, async attempt =>
         {
             if (current is not null && IsPastDeadline(current))
             {

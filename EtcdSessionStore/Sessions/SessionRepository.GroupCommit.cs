@@ -1,6 +1,9 @@
 using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
 using Google.Protobuf;
+using GroupWrite = ((Etcdserverpb.TxnRequest Txn, int Bytes, Google.Protobuf.ByteString[] Keys, bool DeletesRange) Item, Etcd.AspNetCore.Session.Storage.RetryBudget Deadline,
+    System.Threading.Tasks.TaskCompletionSource<Etcdserverpb.TxnResponse> Outcome);
+using PendingWrite = (Etcdserverpb.TxnRequest Txn, int Bytes, Google.Protobuf.ByteString[] Keys, bool DeletesRange);
 
 namespace Etcd.AspNetCore.Session.Sessions;
 
@@ -18,7 +21,7 @@ internal sealed partial class SessionRepository
     /// <summary>Well under etcd's default request limit of 1.5 MiB.</summary>
     private const int MaxBytesPerTxn = 1024 * 1024;
 
-    private readonly Batcher<TxnRequest, TxnResponse> _group;
+    private readonly Batcher<PendingWrite, TxnResponse> _group;
 
     /// <summary>Writes <paramref name="txn"/> (one session's guarded write, see <see cref="SessionTransactions"/>), with other sessions' or alone.</summary>
     /// <param name="txn">The write.</param>
@@ -28,35 +31,34 @@ internal sealed partial class SessionRepository
     /// did not, its key as read back (<see cref="SessionTransactions.ReadBack"/>), for the merge.
     /// </returns>
     /// <exception cref="EtcdSessionException">etcd failed or the deadline passed: unless the message says nothing was sent, it cannot be known whether the write was applied.</exception>
-    internal Task<TxnResponse> WriteGroupedAsync(TxnRequest txn, RetryBudget deadline) => _group.TryQueue(txn, deadline)!; // never closes
+    internal Task<TxnResponse> WriteGroupedAsync(TxnRequest txn, RetryBudget deadline)
+    {
+        // Measured once, for the batcher's choice, which looks at every write taken so far for each one it considers.
+        var write = (txn, txn.CalculateSize(),
+            txn.Success.Select(op => op.RequestPut?.Key ?? op.RequestDeleteRange?.Key).OfType<ByteString>().ToArray(), // etcd refuses a transaction that touches one key twice
+            txn.Success.Any(op => op.RequestDeleteRange is { RangeEnd.IsEmpty: false })); // such a write goes alone rather than be compared with every other's keys
+        return _group.TryQueue(write, deadline)!; // never closes
+    }
 
-    private static Batcher<TxnRequest, TxnResponse>.Take ChooseForGroup(IReadOnlyList<TxnRequest> batch, TxnRequest write)
+    private static Batcher<PendingWrite, TxnResponse>.Take ChooseForGroup(IReadOnlyList<PendingWrite> batch, PendingWrite write)
     {
         if (batch.Count == 0)
         {
-            return DeletesRange(write) ? Batcher<TxnRequest, TxnResponse>.Take.JoinAndClose : Batcher<TxnRequest, TxnResponse>.Take.Join;
+            return write.DeletesRange ? Batcher<PendingWrite, TxnResponse>.Take.JoinAndClose : Batcher<PendingWrite, TxnResponse>.Take.Join;
         }
 
-        if (batch.Count >= MaxWritesPerTxn || batch.Sum(w => w.CalculateSize()) + write.CalculateSize() > MaxBytesPerTxn)
+        if (batch.Count >= MaxWritesPerTxn || batch.Sum(w => w.Bytes) + write.Bytes > MaxBytesPerTxn)
         {
-            return Batcher<TxnRequest, TxnResponse>.Take.Stop;
+            return Batcher<PendingWrite, TxnResponse>.Take.Stop;
         }
 
         // A write that touches a key of one already taken waits for the next transaction, in its place.
-        var keys = KeysWritten(write);
-        return DeletesRange(write) || batch.Any(taken => KeysWritten(taken).Any(keys.Contains))
-            ? Batcher<TxnRequest, TxnResponse>.Take.Skip
-            : Batcher<TxnRequest, TxnResponse>.Take.Join;
+        return write.DeletesRange || batch.Any(taken => taken.Keys.Any(write.Keys.Contains))
+            ? Batcher<PendingWrite, TxnResponse>.Take.Skip
+            : Batcher<PendingWrite, TxnResponse>.Take.Join;
     }
 
-    /// <summary>The keys a write's puts and deletes touch: etcd refuses a transaction that touches one key twice.</summary>
-    private static IEnumerable<ByteString> KeysWritten(TxnRequest write) =>
-        write.Success.Select(op => op.RequestPut?.Key ?? op.RequestDeleteRange?.Key).OfType<ByteString>();
-
-    /// <summary>A write that deletes a range of keys goes alone rather than be compared with every other write's keys.</summary>
-    private static bool DeletesRange(TxnRequest write) => write.Success.Any(op => op.RequestDeleteRange is { RangeEnd.IsEmpty: false });
-
-    private async Task SendGroupAsync(List<(TxnRequest Item, RetryBudget Deadline, TaskCompletionSource<TxnResponse> Outcome)> batch)
+    private async Task SendGroupAsync(List<GroupWrite> batch)
     {
         TxnResponse response;
         var deadline = batch.Select(w => w.Deadline).Aggregate(RetryBudget.Later);
@@ -64,7 +66,7 @@ internal sealed partial class SessionRepository
         try
         {
             // Shared by the batch's writers, so it runs until the last of their deadlines, and no caller cancels it.
-            response = await _gateway.TxnAsync(batch.Count == 1 ? batch[0].Item : SessionTransactions.Group(batch.Select(write => write.Item)), timeout.Token).ConfigureAwait(false);
+            response = await _gateway.TxnAsync(batch.Count == 1 ? batch[0].Item.Txn : SessionTransactions.Group(batch.Select(write => write.Item.Txn)), timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -84,8 +86,8 @@ internal sealed partial class SessionRepository
         // The writes whose guard still holds failed only because another write of the batch did: they are sent again,
         // unless none failed its own guard (then nothing would change, and each writer reads back and merges).
         var current = batch.Select((write, i) => response.Responses[i].ResponseRange.Kvs is { Count: > 0 } kvs ? kvs[0] : null).ToArray();
-        var holds = batch.Select((write, i) => SessionTransactions.GuardHolds(write.Item, current[i])).ToArray();
-        var resend = new List<(TxnRequest, RetryBudget, TaskCompletionSource<TxnResponse>)>();
+        var holds = batch.Select((write, i) => SessionTransactions.GuardHolds(write.Item.Txn, current[i])).ToArray();
+        var resend = new List<GroupWrite>();
         for (var i = 0; i < batch.Count; i++)
         {
             if (holds[i] && !holds.All(held => held))
@@ -106,12 +108,12 @@ internal sealed partial class SessionRepository
     }
 
     /// <summary>Reads the value of a key whose guard failed in a combined transaction, for its writer's merge.</summary>
-    private async Task ReadBackAsync((TxnRequest Item, RetryBudget Deadline, TaskCompletionSource<TxnResponse> Outcome) write)
+    private async Task ReadBackAsync(GroupWrite write)
     {
         try
         {
             using var timeout = write.Deadline.CancelAtDeadline();
-            var range = write.Item.Failure[0].RequestRange;
+            var range = write.Item.Txn.Failure[0].RequestRange;
             var read = await _gateway.RangeAsync(new RangeRequest { Key = range.Key }, timeout.Token).ConfigureAwait(false);
             write.Outcome.TrySetResult(new TxnResponse
             {
