@@ -11,7 +11,8 @@ namespace Etcd.AspNetCore.Session.Sessions;
 // go to etcd as one transaction (one raft entry, one fsync). A failed guard fails a whole transaction: its failure
 // branch reads every key back (without values, so that the answer stays small however large the sessions are), so the
 // writes whose guard still holds are sent again at once, and only those whose session changed go back to their writer,
-// with the value read, to merge. Two writes that touch one key never share a transaction (etcd would refuse it whole):
+// with the value read, to merge (unless no guard failed: then every write goes back, since sending them again would
+// change nothing). Two writes that touch one key never share a transaction (etcd would refuse it whole):
 // the later one waits for the next. Each writer gets etcd's answer as if its write had gone alone.
 internal sealed partial class SessionRepository
 {
