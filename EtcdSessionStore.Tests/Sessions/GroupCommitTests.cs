@@ -65,6 +65,41 @@ public sealed class GroupCommitTests
     }
 
     [Test]
+    public async Task ABatchThatFailsThoughEveryGuardHeld_IsNotSentAgain_EachWriteGoesBackToItsWriter()
+    {
+        var (group, calls, hold) = Create();
+        var prefix = EtcdFixture.UniquePrefix(nameof(GroupCommitTests));
+        hold.HoldNext();
+        var first = group.WriteGroupedAsync(SessionTransactions.Create(prefix + "first", ByteString.CopyFromUtf8("1"), 0), Deadline());
+        await hold.Held;
+        // A guard the group cannot judge right: "mod_revision != 0" on an absent key fails in etcd, while the group reads
+        // it as "== 0", which holds. Sending such a batch again would fail again, and again.
+        var writes = Enumerable.Range(0, 2).Select(i => group.WriteGroupedAsync(MisjudgedGuard(SessionTransactions.Create(prefix + i, ByteString.CopyFromUtf8("v"), 0)), Deadline())).ToArray();
+        hold.Release();
+
+        await first;
+        var outcomes = await Task.WhenAll(writes);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcomes.All(o => !o.Succeeded), Is.True, "each writer is told its write was not applied");
+            Assert.That(calls.Txns, Is.EqualTo(2), "first; the batch of two, once: with no write gone from it, sending it again would change nothing");
+        });
+
+        static Etcdserverpb.TxnRequest MisjudgedGuard(Etcdserverpb.TxnRequest txn)
+        {
+            txn.Compare.Add(new Etcdserverpb.Compare
+            {
+                Key = txn.Compare[0].Key,
+                Target = Etcdserverpb.Compare.Types.CompareTarget.Mod,
+                Result = Etcdserverpb.Compare.Types.CompareResult.NotEqual,
+                ModRevision = 0,
+            });
+            return txn;
+        }
+    }
+
+    [Test]
     public async Task TwoWritesThatTouchOneKey_NeverShareATransaction_SoTheUnrelatedWritesOfTheBatchAreStored()
     {
         var (group, calls, hold) = Create();
