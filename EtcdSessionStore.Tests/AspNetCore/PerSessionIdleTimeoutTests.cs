@@ -107,5 +107,5 @@ public sealed class PerSessionIdleTimeoutTests
 
     /// <summary>The latest a lease for a deadline <paramref name="lifetime"/> away ends: one bucket after it (a minute of slack).</summary>
     private static TimeSpan LeaseBucketAfter(TimeSpan lifetime) =>
-        lifetime + TimeSpan.FromSeconds(ExpiryLeasePool.BucketWidth((long)lifetime.TotalSeconds)) + TimeSpan.FromMinutes(1);
+        lifetime + TimeSpan.FromSeconds(ExpiryLease.BucketWidth((long)lifetime.TotalSeconds)) + TimeSpan.FromMinutes(1);
 }

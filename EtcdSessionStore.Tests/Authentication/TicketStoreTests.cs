@@ -51,7 +51,7 @@ public sealed class TicketStoreTests
         var ttl = await EtcdFixture.Client.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = ticket.Lease });
         Assert.Multiple(() =>
         {
-            Assert.That(ttl.TTL, Is.InRange(3600 - 10, 3600 + 2 + ExpiryLeasePool.BucketWidth(3600)), "an hour away, a lease may end one bucket (32 s) late");
+            Assert.That(ttl.TTL, Is.InRange(3600 - 10, 3600 + 2 + ExpiryLease.BucketWidth(3600)), "an hour away, a lease may end one bucket (32 s) late");
             Assert.That(entry.Lease, Is.EqualTo(ticket.Lease));
             Assert.That(entry.ModRevision, Is.EqualTo(ticket.ModRevision), "written in the same transaction");
             Assert.That(UserTicketIndex.Decode(entry)!.StorageKey, Is.EqualTo(ticket.Key.ToStringUtf8()));
@@ -83,7 +83,7 @@ public sealed class TicketStoreTests
             Assert.That(after.Key, Is.EqualTo(before.Key), "the same reference: the cookie does not need to change");
             Assert.That(after.Lease, Is.Not.EqualTo(before.Lease));
             Assert.That(entry.Lease, Is.EqualTo(after.Lease));
-            Assert.That(ttl.TTL, Is.InRange(3600 - 10, 3600 + 2 + ExpiryLeasePool.BucketWidth(3600)), "the new lease runs a full lifetime from the renewal");
+            Assert.That(ttl.TTL, Is.InRange(3600 - 10, 3600 + 2 + ExpiryLease.BucketWidth(3600)), "the new lease runs a full lifetime from the renewal");
         });
     }
 

@@ -63,7 +63,7 @@ public sealed class RoundTripTests
     public async Task FirstWritesOfNewSessions_MakeOneTxnEach_AndShareOneLeasePerExpiryBucket()
     {
         using var store = CountingTestStore.Create(_counter, _time);
-        var bucket = TimeSpan.FromSeconds(ExpiryLeasePool.BucketWidth((long)new EtcdSessionOptions().IdleTimeout.TotalSeconds));
+        var bucket = TimeSpan.FromSeconds(ExpiryLease.BucketWidth((long)new EtcdSessionOptions().IdleTimeout.TotalSeconds));
 
         var sameBucket = new List<string>();
         for (var i = 0; i < 5; i++)

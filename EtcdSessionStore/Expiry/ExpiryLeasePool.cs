@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 
 using Etcd.AspNetCore.Session.Storage;
@@ -9,7 +8,7 @@ namespace Etcd.AspNetCore.Session.Expiry;
 /// <summary>
 /// Grants expiry leases (<see cref="ExpiryLease"/>) on first use and remembers which ones this process has
 /// granted, so that a busy instance grants a lease per expiry bucket, not one per session. A bucket is one second
-/// for expiries up to about two minutes away and grows with the distance (<see cref="BucketEnd"/>): 1/64 of it at
+/// for expiries up to about two minutes away and grows with the distance (<see cref="ExpiryLease.BucketEnd"/>): 1/64 of it at
 /// most, rounded down to a power of two, so that sessions of a 14-day lifetime share a few dozen buckets and the
 /// leases alive at once stay in the low thousands whatever the mix of lifetimes. A lease may outlive its
 /// deadline by its bucket's width; it never ends before it.
@@ -21,9 +20,6 @@ internal sealed class ExpiryLeasePool
 {
     /// <summary>Writes of one instance that share one lease (measured in bench/EtcdSessionStore.LeaseStrategy).</summary>
     public const int KeysPerLease = 256;
-
-    /// <summary>Buckets per doubling of the distance to the expiry: a lease outlives its deadline by at most 1/64 of it.</summary>
-    public const int BucketsPerDoubling = 64;
 
     private readonly EtcdGateway _gateway;
     private readonly TimeProvider _time;
@@ -38,7 +34,7 @@ internal sealed class ExpiryLeasePool
     private long _earliestBucket = long.MaxValue;
 
     public ExpiryLeasePool(EtcdGateway gateway, TimeProvider time)
-        : this(gateway, time, BucketsPerDoubling)
+        : this(gateway, time, ExpiryLease.BucketsPerDoubling)
     {
     }
 
@@ -54,31 +50,12 @@ internal sealed class ExpiryLeasePool
     /// <summary>The buckets this pool remembers (for tests: it stays bounded).</summary>
     internal int TrackedBuckets => _writesPerBucket.Count;
 
-    /// <summary>
-    /// The second (Unix time) the lease for an expiry at <paramref name="second"/> ends, seen at <paramref name="nowSecond"/>:
-    /// <paramref name="second"/> rounded up to a multiple of the bucket width, the largest power of two (in seconds)
-    /// not above the distance divided by <paramref name="bucketsPerDoubling"/> (one second for near expiries). Every
-    /// instance rounds alike, so they share leases.
-    /// </summary>
-    public static long BucketEnd(long second, long nowSecond, int bucketsPerDoubling = BucketsPerDoubling)
-    {
-        var width = BucketWidth(second - nowSecond, bucketsPerDoubling);
-        return (second + width - 1) / width * width;
-    }
-
-    /// <summary>How many seconds a lease for an expiry <paramref name="distanceSeconds"/> away may outlive it.</summary>
-    public static long BucketWidth(long distanceSeconds, int bucketsPerDoubling = BucketsPerDoubling)
-    {
-        var share = distanceSeconds / bucketsPerDoubling;
-        return share <= 1 ? 1 : 1L << BitOperations.Log2((ulong)share);
-    }
-
     /// <summary>The id of a granted lease that ends at <paramref name="expiresAt"/> or up to one bucket width after it.</summary>
     public async ValueTask<long> AcquireAsync(DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var nowSecond = _time.GetUtcNow().ToUnixTimeSeconds();
         ForgetPast(nowSecond);
-        var second = BucketEnd(ExpiryLease.SecondOf(expiresAt), nowSecond, _bucketsPerDoubling);
+        var second = ExpiryLease.BucketEnd(ExpiryLease.SecondOf(expiresAt), nowSecond, _bucketsPerDoubling);
         var writes = WritesOf(second);
         var slot = (int)((uint)(Interlocked.Increment(ref writes.Value) - 1) / KeysPerLease % (ExpiryLease.MaxSlot + 1));
         var id = ExpiryLease.IdFor(second, slot);

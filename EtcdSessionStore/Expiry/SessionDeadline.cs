@@ -40,8 +40,8 @@ internal static class SessionDeadline
             return true;
         }
 
-        // A lease for next ends less than one bucket width after it (see ExpiryLeasePool.BucketEnd).
-        var width = ExpiryLeasePool.BucketWidth(ExpiryLease.SecondOf(next) - now.ToUnixTimeSeconds());
+        // A lease for next ends less than one bucket width after it (see ExpiryLease.BucketEnd).
+        var width = ExpiryLease.BucketWidth(ExpiryLease.SecondOf(next) - now.ToUnixTimeSeconds());
         return next - current >= refreshInterval || current - next >= TimeSpan.FromSeconds(width);
     }
 }
