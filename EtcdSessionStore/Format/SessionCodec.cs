@@ -16,6 +16,7 @@ internal sealed class SessionCodec
     private readonly int _maxSessionBytes;
     private readonly SessionMetrics? _metrics;
     private readonly ItemSealing? _sealing;
+    private readonly ItemSealing? _sealsWrites; // _sealing when it seals new values: decided once, not asked per write
 
     /// <param name="serializers">The registered serializers; the writer encodes.</param>
     /// <param name="maxSessionBytes">The largest value <see cref="Encode"/> returns (<see cref="EtcdSessionOptions.MaxSessionBytes"/>).</param>
@@ -27,6 +28,7 @@ internal sealed class SessionCodec
         _maxSessionBytes = maxSessionBytes;
         _metrics = metrics;
         _sealing = sealing;
+        _sealsWrites = sealing is { SealsWrites: true } ? sealing : null;
     }
 
     /// <summary>The name of the serializer new values are written with.</summary>
@@ -74,7 +76,7 @@ internal sealed class SessionCodec
     /// <exception cref="EtcdSessionException">Kind <see cref="EtcdSessionErrorKind.TooLarge"/>: over <see cref="EtcdSessionOptions.MaxSessionBytes"/>; nothing is sent.</exception>
     public ByteString Encode(SessionHeader header, IReadOnlyDictionary<string, byte[]> items)
     {
-        var bytes = SessionEnvelope.Encode(header, _serializers.Writer, items, _sealing);
+        var bytes = SessionEnvelope.Encode(header, _serializers.Writer, items, _sealsWrites);
         if (bytes.Length > _maxSessionBytes)
         {
             _metrics?.Failed(EtcdSessionErrorKind.TooLarge);
