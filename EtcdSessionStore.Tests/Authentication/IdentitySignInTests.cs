@@ -1,5 +1,6 @@
 using System.Net;
 using Etcd.AspNetCore.Session.Format;
+using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
 using Google.Protobuf;
 
@@ -140,11 +141,10 @@ public sealed class IdentitySignInTests
         });
     }
 
-    private static async Task<long> CountAsync(string prefix) =>
-        (await EtcdFixture.Client.GetAsync(new RangeRequest
-        {
-            Key = ByteString.CopyFromUtf8(prefix),
-            RangeEnd = ByteString.CopyFromUtf8(prefix[..^1] + (char)(prefix[^1] + 1)),
-            CountOnly = true,
-        })).Count;
+    private static async Task<long> CountAsync(string prefix)
+    {
+        var range = KeyRange.Prefix(prefix);
+        range.CountOnly = true;
+        return (await EtcdFixture.Client.GetAsync(range)).Count;
+    }
 }

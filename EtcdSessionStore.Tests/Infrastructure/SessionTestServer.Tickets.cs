@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Etcd.AspNetCore.Session.Storage;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Authentication;
@@ -59,15 +60,7 @@ public sealed partial class SessionTestServer
     private CookieAuthenticationOptions CookieOptions =>
         Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
 
-    private static async Task<IReadOnlyList<KeyValue>> RangeAsync(string prefix)
-    {
-        var response = await EtcdFixture.Client.GetAsync(new RangeRequest
-        {
-            Key = ByteString.CopyFromUtf8(prefix),
-            RangeEnd = ByteString.CopyFromUtf8(prefix[..^1] + (char)(prefix[^1] + 1)),
-        });
-        return response.Kvs;
-    }
+    private static async Task<IReadOnlyList<KeyValue>> RangeAsync(string prefix) => (await EtcdFixture.Client.GetAsync(KeyRange.Prefix(prefix))).Kvs;
 
     private static async Task HandleTicketRequestAsync(HttpContext context)
     {
